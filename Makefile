@@ -1,0 +1,42 @@
+# The kit's verbs. Every target sets up the virtual environment it needs first.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SUBMISSIONS ?= examples/submissions
+OUT ?= out
+SEED ?= 2026
+JOBS ?= 0
+
+.PHONY: help venv test grade fixtures lint clean
+
+help:
+	@echo "make grade [SUBMISSIONS=folder|zip] [OUT=folder] [JOBS=n]   grade submissions"
+	@echo "make test                                                 the kit's own test suite"
+	@echo "make fixtures SEED=n                                      regenerate fixtures for a new term"
+	@echo "make lint                                                 mypy --strict, black, ruff on the kit"
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check ".[dev]"
+	@touch $@
+
+grade: $(STAMP)
+	$(PY) -m autograder grade $(SUBMISSIONS) --out $(OUT) --jobs $(JOBS)
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+fixtures: $(STAMP)
+	$(PY) -m solution.fixtures --seed $(SEED) --out autograder/fixtures
+
+lint: $(STAMP)
+	$(PY) -m mypy
+	$(PY) -m black --check .
+	$(PY) -m ruff check .
+
+clean:
+	rm -rf $(VENV) out dist build *.egg-info
