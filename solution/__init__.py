@@ -1,0 +1,1 @@
+"""Hidden reference solution and fixture generator: never shipped to students."""
