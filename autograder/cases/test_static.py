@@ -1,0 +1,20 @@
+"""Graded checks that read the submission without running it: typing and formatting."""
+
+from __future__ import annotations
+
+import pytest
+
+from autograder.compare import Verdict
+from autograder.plugin import require
+from autograder.static import StaticReport, typing_problems
+
+
+@pytest.mark.item("typing")
+def test_annotations_and_mypy(static: StaticReport) -> None:
+    problems = typing_problems(static)
+    require(Verdict(not problems, "; ".join(problems)))
+
+
+@pytest.mark.item("formatting")
+def test_black_formatting(static: StaticReport) -> None:
+    require(Verdict(static.black_clean is True, static.black_note or "not checked"))

@@ -1,0 +1,65 @@
+"""Paths and limits: every constant the grader relies on lives here once."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+KIT_ROOT = PACKAGE_DIR.parent
+FIXTURES_DIR = PACKAGE_DIR / "fixtures"
+CASES_DIR = PACKAGE_DIR / "cases"
+RUBRIC_FILE = PACKAGE_DIR / "rubric.json"
+MYPY_CONFIG = PACKAGE_DIR / "student_mypy.ini"
+CHILD_SOURCE = PACKAGE_DIR / "child.py"
+SOLUTION_DIR = KIT_ROOT / "solution"
+
+# The three functions students write; the third has two accepted names (SPEC).
+FUNCTIONS: tuple[str, ...] = (
+    "create_qkv",
+    "scaled_dot_product_attention",
+    "multi_head_attention",
+)
+FUNCTION_ALIASES: dict[str, tuple[str, ...]] = {
+    "create_qkv": ("create_qkv",),
+    "scaled_dot_product_attention": ("scaled_dot_product_attention",),
+    "multi_head_attention": ("multi_head_attention", "multi_head_self_attention"),
+}
+
+# Tolerances of SPEC: float64 results, and float32 results within float32 tolerance.
+TOLERANCES: dict[str, tuple[float, float]] = {
+    "float64": (1e-5, 1e-8),
+    "float32": (1e-4, 1e-6),
+}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of one confined child and of one submission."""
+
+    call_seconds: float = 10.0
+    import_seconds: float = 10.0
+    submission_seconds: float = 60.0
+    cpu_seconds: int = 60
+    memory_bytes: int = 1 << 30
+    file_bytes: int = 16 << 20
+    open_files: int = 64
+    processes: int = 64
+    output_bytes: int = 64 << 10
+    message_bytes: int = 1 << 20
+
+    def scaled(self, call_seconds: float) -> Limits:
+        """The same limits with another per-call wall time (tests use short ones)."""
+        return replace(
+            self,
+            call_seconds=call_seconds,
+            import_seconds=call_seconds,
+            submission_seconds=max(call_seconds * 6, 5.0),
+        )
+
+
+def default_limits() -> Limits:
+    """Limits, with the per-call wall time overridable by ``MHSA_CALL_SECONDS``."""
+    override = os.environ.get("MHSA_CALL_SECONDS")
+    return Limits().scaled(float(override)) if override else Limits()

@@ -1,0 +1,120 @@
+"""Grade one submission: static report in, confined run through pytest, scored result out."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import sys
+import time
+from dataclasses import dataclass, field
+
+import pytest
+
+from autograder.casebook import Case
+from autograder.compare import describe_raised
+from autograder.config import CASES_DIR, Limits
+from autograder.plugin import CaseResult, GradingPlugin
+from autograder.remote import Failed, Raised, StudentModule
+from autograder.rubric import Rubric
+from autograder.scoring import ItemScore, score_items
+from autograder.static import StaticReport
+
+PYTEST_ARGS = [
+    str(CASES_DIR),
+    "-c",
+    str(CASES_DIR / "pytest.ini"),
+    "--rootdir",
+    str(CASES_DIR),
+    "-s",
+    "-p",
+    "no:cacheprovider",
+    "-p",
+    "no:terminal",
+    "-p",
+    "no:warnings",
+    "-p",
+    "no:faulthandler",
+    "--import-mode=importlib",
+]
+
+
+@dataclass
+class GradeResult:
+    """Everything reports need about one graded submission."""
+
+    submission: str
+    student: str
+    file_name: str
+    score: float
+    max_score: float
+    status: str  # "ok", or why the code could not run: syntax, import_error, timeout, ...
+    status_message: str
+    items: list[ItemScore]
+    found_names: dict[str, str] = field(default_factory=dict)
+    black_note: str = ""
+    printed: str = ""
+    seconds: float = 0.0
+    internal_errors: list[str] = field(default_factory=list)
+
+
+def grade(
+    submission: str,
+    student: str,
+    file_name: str,
+    source: bytes,
+    static: StaticReport,
+    cases: list[Case],
+    rubric: Rubric,
+    limits: Limits,
+) -> GradeResult:
+    """Run every graded case against ``source`` and score it; never raises for bad code."""
+    started = time.monotonic()
+    module = StudentModule(source, limits)
+    if static.fatal is not None:
+        module.import_failure = Failed(static.fatal_kind or "static", static.fatal)
+    plugin = GradingPlugin(cases, module, static)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            exit_code = pytest.main(PYTEST_ARGS, plugins=[plugin])
+    finally:
+        module.close()
+    internal = list(plugin.internal_errors)
+    if exit_code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        internal.append(f"pytest exited with {exit_code!r}")
+    items = score_items(rubric, plugin.results)
+    status, message = _status(static, module)
+    if internal:
+        status = "internal_error"
+        print("\n".join(internal), file=sys.stderr)
+    return GradeResult(
+        submission=submission,
+        student=student,
+        file_name=file_name,
+        score=round(sum(i.score for i in items), 2),
+        max_score=rubric.max_score,
+        status=status,
+        status_message=message,
+        items=items,
+        found_names=dict(module.resolved or static.defined),
+        black_note=static.black_note,
+        printed="".join(module.printed).strip(),
+        seconds=time.monotonic() - started,
+        internal_errors=internal,
+    )
+
+
+def _status(static: StaticReport, module: StudentModule) -> tuple[str, str]:
+    failure = module.import_failure
+    if static.fatal is not None:
+        return static.fatal_kind or "static", static.fatal
+    if isinstance(failure, Raised):
+        kind = "missing_module" if failure.type == "ModuleNotFoundError" else "import_error"
+        return kind, describe_raised("importing your file", failure)
+    if isinstance(failure, Failed):
+        return failure.kind, failure.message
+    if module.hung:
+        return "timeout", next(iter(module.hung.values())).message
+    return "ok", ""
+
+
+__all__ = ["CaseResult", "GradeResult", "grade"]

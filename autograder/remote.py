@@ -1,0 +1,257 @@
+"""Call a submission's functions in its confined child and get back typed outcomes.
+
+One child serves every case of a submission. A call that times out, crashes or breaks the
+protocol kills the child's whole tree; the next call starts a fresh child, and a function
+that hung once is not called again, so one hang costs one deadline, not one per case.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from dataclasses import dataclass, field
+from typing import Union
+
+import numpy as np
+
+from autograder.channel import (
+    ArrayMeta,
+    ChannelClosed,
+    ChannelTimeout,
+    FloatArray,
+    ProtocolViolation,
+    parse_meta,
+    read_arrays,
+    read_header,
+    write_frame,
+)
+from autograder.config import FUNCTION_ALIASES, Limits
+from autograder.sandbox import ConfinedProcess
+
+Argument = Union[FloatArray, int, float]
+
+
+@dataclass(frozen=True)
+class Returned:
+    """The function returned; ``values`` holds what came back, one entry per element."""
+
+    container: str  # "single", "tuple" or "list"
+    count: int
+    metas: tuple[ArrayMeta, ...]
+    values: tuple[FloatArray | None, ...]
+    modified: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Raised:
+    """The function raised an exception (or called sys.exit)."""
+
+    type: str
+    message: str
+    line: int | None
+    module: str | None = None
+
+
+@dataclass(frozen=True)
+class Failed:
+    """The call produced no answer: timeout, crash, exit, missing function, bad reply."""
+
+    kind: str
+    message: str
+
+
+Outcome = Union[Returned, Raised, Failed]
+
+SIGNAL_HINTS = {
+    signal.SIGXCPU: "it used up its CPU time limit",
+    signal.SIGKILL: "it was killed (memory or process limit, or the grader's deadline)",
+    signal.SIGSEGV: "it crashed (segmentation fault, often from very deep recursion)",
+    signal.SIGXFSZ: "it wrote a file larger than allowed",
+}
+
+
+def describe_exit(status: int | None) -> str:
+    """Plain words for how a child process ended."""
+    if status is None:
+        return "it stopped answering"
+    if status < 0:
+        try:
+            name = signal.Signals(-status).name
+        except ValueError:
+            name = f"signal {-status}"
+        hint = SIGNAL_HINTS.get(signal.Signals(-status), "") if -status < 65 else ""
+        return f"the process was ended by {name}" + (f": {hint}" if hint else "")
+    return f"the process exited with code {status} (os._exit or a crash)"
+
+
+@dataclass
+class StudentModule:
+    """The grader's handle on one submission's functions, running in confinement."""
+
+    source: bytes
+    limits: Limits
+    started: float = field(default_factory=time.monotonic)
+    process: ConfinedProcess | None = None
+    resolved: dict[str, str] = field(default_factory=dict)
+    import_failure: Failed | Raised | None = None
+    hung: dict[str, Failed] = field(default_factory=dict)
+    printed: list[str] = field(default_factory=list)
+
+    def _names(self) -> list[str]:
+        return [name for aliases in FUNCTION_ALIASES.values() for name in aliases]
+
+    def _budget_left(self) -> float:
+        return self.limits.submission_seconds - (time.monotonic() - self.started)
+
+    def _start(self) -> None:
+        self.process = ConfinedProcess(self.source, self._names(), self.limits)
+        deadline = time.monotonic() + min(self.limits.import_seconds, self._budget_left())
+        try:
+            header = read_header(
+                self.process.reply_fd, deadline, self.limits.message_bytes
+            )
+        except ChannelTimeout:
+            self._stop()
+            self.import_failure = Failed(
+                "timeout",
+                f"importing your file did not finish within {self.limits.import_seconds:g} s "
+                "(is there an endless loop or a long computation at module level?)",
+            )
+            return
+        except (ChannelClosed, ProtocolViolation):
+            status = self._stop()
+            self.import_failure = Failed(
+                "crash", f"importing your file failed: {describe_exit(status)}"
+            )
+            return
+        if header.get("status") == "import_error":
+            self._stop()
+            self.import_failure = _raised(header.get("error"))
+            return
+        found = header.get("functions")
+        if header.get("status") != "ready" or not isinstance(found, dict):
+            self._stop()
+            self.import_failure = Failed("protocol", "the child sent an unexpected reply")
+            return
+        for canonical, aliases in FUNCTION_ALIASES.items():
+            for alias in aliases:
+                if found.get(alias) is True:
+                    self.resolved.setdefault(canonical, alias)
+
+    def _stop(self) -> int | None:
+        if self.process is None:
+            return None
+        self.process.kill()
+        status = self.process.exit_status()
+        self.printed.append(self.process.drain.text())
+        self.process = None
+        return status
+
+    def close(self) -> None:
+        """End the child (and everything it started)."""
+        self._stop()
+
+    def call(
+        self, function: str, args: list[Argument], expected_bytes: int
+    ) -> Outcome:
+        """Call ``function`` (canonical name) with ``args``; never raises, never hangs.
+
+        ``expected_bytes`` bounds what the grader will read back: the size of the
+        expected output; a reply announcing more than 4x that is refused unread.
+        """
+        if function in self.hung:
+            return self.hung[function]
+        if self._budget_left() <= 0:
+            return Failed(
+                "budget",
+                f"the submission used up its total time budget of "
+                f"{self.limits.submission_seconds:g} s before this call",
+            )
+        if self.process is None and self.import_failure is None:
+            self._start()
+        if self.import_failure is not None:
+            return self.import_failure
+        assert self.process is not None
+        name = self.resolved.get(function)
+        if name is None:
+            return Failed("missing", _missing_message(function))
+        arrays = [a for a in args if isinstance(a, np.ndarray)]
+        header = {
+            "function": name,
+            "arrays": [{"dtype": str(a.dtype), "shape": list(a.shape)} for a in arrays],
+            "args": [_encode_arg(a, arrays) for a in args],
+        }
+        wait = min(self.limits.call_seconds, self._budget_left())
+        deadline = time.monotonic() + wait
+        try:
+            write_frame(
+                self.process.request_fd,
+                header,
+                [np.ascontiguousarray(a).tobytes() for a in arrays],
+                deadline,
+            )
+            return self._read_reply(deadline, max(4 * expected_bytes, 1 << 16))
+        except ChannelTimeout:
+            self._stop()
+            failure = Failed(
+                "timeout",
+                f"{name} did not return within {wait:g} s (endless loop or far too slow); "
+                "its other cases were not run again",
+            )
+            self.hung[function] = failure
+            return failure
+        except ChannelClosed:
+            status = self._stop()
+            return Failed("crash", f"while running {name}, {describe_exit(status)}")
+        except ProtocolViolation as exc:
+            self._stop()
+            return Failed("protocol", f"{name} returned something unreadable: {exc}")
+
+    def _read_reply(self, deadline: float, max_bytes: int) -> Outcome:
+        assert self.process is not None
+        fd = self.process.reply_fd
+        header = read_header(fd, deadline, self.limits.message_bytes)
+        status = header.get("status")
+        if status == "raised":
+            return _raised(header.get("error"))
+        if status != "ok" or not isinstance(header.get("arrays"), list):
+            raise ProtocolViolation("unexpected reply")
+        metas = tuple(parse_meta(raw) for raw in header["arrays"][:8])
+        values = tuple(read_arrays(fd, list(metas), deadline, max_bytes))
+        modified = header.get("modified", [])
+        count = header.get("count", len(metas))
+        return Returned(
+            container=str(header.get("kind", "single"))[:20],
+            count=count if type(count) is int else len(metas),
+            metas=metas,
+            values=values,
+            modified=tuple(i for i in modified if type(i) is int)
+            if isinstance(modified, list)
+            else (),
+        )
+
+
+def _encode_arg(arg: Argument, arrays: list[FloatArray]) -> dict[str, object]:
+    if isinstance(arg, np.ndarray):
+        return {"array": next(i for i, a in enumerate(arrays) if a is arg)}
+    if isinstance(arg, int):
+        return {"int": arg}
+    return {"float": float(arg)}
+
+
+def _raised(error: object) -> Raised:
+    if not isinstance(error, dict):
+        return Raised("Exception", "(no details)", None)
+    line = error.get("line")
+    module = error.get("module")
+    return Raised(
+        type=str(error.get("type", "Exception"))[:80],
+        message=str(error.get("message", ""))[:300],
+        line=line if type(line) is int else None,
+        module=str(module)[:80] if module is not None else None,
+    )
+
+
+def _missing_message(function: str) -> str:
+    names = " or ".join(f"`{alias}`" for alias in FUNCTION_ALIASES[function])
+    return f"no function named {names} was found at the top level of your file"
