@@ -87,14 +87,20 @@ def parse_meta(raw: object) -> ArrayMeta:
     if not isinstance(raw, dict):
         raise ProtocolViolation("array description is not an object")
     if "not_array" in raw:
-        return ArrayMeta(None, None, not_array=str(raw["not_array"])[:80])
+        name = " ".join(str(raw["not_array"]).split())[:80].replace("`", "'")
+        return ArrayMeta(None, None, not_array=name.replace("<", "&lt;"))
     dtype, shape = raw.get("dtype"), raw.get("shape")
     if not isinstance(dtype, str) or not isinstance(shape, list):
         raise ProtocolViolation("array description lacks dtype or shape")
     if len(shape) > 8 or not all(type(d) is int and 0 <= d < 1 << 31 for d in shape):
         raise ProtocolViolation("implausible shape")
     withheld = bool(raw.get("withheld")) or dtype not in ACCEPTED_DTYPES
-    return ArrayMeta(dtype[:40], tuple(shape), withheld=withheld)
+    shown = (
+        dtype
+        if dtype in ACCEPTED_DTYPES
+        else "".join(c for c in dtype[:20] if c.isalnum())
+    )
+    return ArrayMeta(shown, tuple(shape), withheld=withheld)
 
 
 def read_arrays(
@@ -107,7 +113,9 @@ def read_arrays(
     """
     total = sum(meta.nbytes for meta in metas)
     if total > max_bytes:
-        raise ProtocolViolation(f"{total} bytes announced, at most {max_bytes} accepted")
+        raise ProtocolViolation(
+            f"{total} bytes announced, at most {max_bytes} accepted"
+        )
     arrays: list[FloatArray | None] = []
     for meta in metas:
         if meta.nbytes == 0 and (meta.dtype is None or meta.withheld):

@@ -130,11 +130,14 @@ def main() -> None:
         sys.modules["mhsa"] = module
         spec.loader.exec_module(module)
     except BaseException as exc:  # noqa: B036 - report everything, SystemExit included
-        send(reply_fd, {"status": "import_error", "error": describe(exc, student_file)}, [])
+        send(
+            reply_fd,
+            {"status": "import_error", "error": describe(exc, student_file)},
+            [],
+        )
         return
     found = {
-        name: callable(getattr(module, name, None))
-        for name in json.loads(sys.argv[2])
+        name: callable(getattr(module, name, None)) for name in json.loads(sys.argv[2])
     }
     send(reply_fd, {"status": "ready", "functions": found}, [])
 
@@ -148,8 +151,12 @@ def main() -> None:
         before = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
         try:
             result = getattr(module, header["function"])(*args)
-        except BaseException as exc:  # noqa: B036 - report everything, SystemExit included
-            send(reply_fd, {"status": "raised", "error": describe(exc, student_file)}, [])
+        except (
+            BaseException
+        ) as exc:  # noqa: B036 - report everything, SystemExit included
+            send(
+                reply_fd, {"status": "raised", "error": describe(exc, student_file)}, []
+            )
             continue
         modified = [
             index
@@ -160,7 +167,9 @@ def main() -> None:
         try:
             reply, payloads = encode_output(result)
         except BaseException as exc:  # noqa: B036 - a hostile __len__ or __iter__
-            send(reply_fd, {"status": "raised", "error": describe(exc, student_file)}, [])
+            send(
+                reply_fd, {"status": "raised", "error": describe(exc, student_file)}, []
+            )
             continue
         reply["modified"] = modified
         send(reply_fd, reply, payloads)

@@ -19,7 +19,13 @@ from autograder.remote import Failed, Outcome, Raised, Returned
 PARAMETERS: dict[str, tuple[str, ...]] = {
     "create_qkv": ("inputs", "weights_q", "weights_k", "weights_v"),
     "scaled_dot_product_attention": ("Q", "K", "V", "scale"),
-    "multi_head_attention": ("inputs", "weights_q", "weights_k", "weights_v", "num_heads"),
+    "multi_head_attention": (
+        "inputs",
+        "weights_q",
+        "weights_k",
+        "weights_v",
+        "num_heads",
+    ),
 }
 
 
@@ -34,7 +40,12 @@ class Verdict:
 
 
 def _shape(shape: tuple[int, ...] | None) -> str:
-    return "(" + ", ".join(str(d) for d in shape or ()) + ("," if len(shape or ()) == 1 else "") + ")"
+    return (
+        "("
+        + ", ".join(str(d) for d in shape or ())
+        + ("," if len(shape or ()) == 1 else "")
+        + ")"
+    )
 
 
 def describe_raised(subject: str, raised: Raised) -> str:
@@ -55,7 +66,9 @@ def describe_raised(subject: str, raised: Raised) -> str:
     if raised.type == "RecursionError":
         return f"{subject} recursed too deeply (RecursionError){where}"
     if raised.type == "MemoryError":
-        return f"{subject} ran out of memory (MemoryError: over the memory limit){where}"
+        return (
+            f"{subject} ran out of memory (MemoryError: over the memory limit){where}"
+        )
     detail = f": {raised.message}" if raised.message else ""
     return f"{subject} raised {raised.type}{detail}{where}"
 
@@ -89,10 +102,14 @@ def _judge_raises(case: Case, outcome: Outcome) -> Verdict:
     if isinstance(outcome, Raised) and outcome.type == case.raises:
         return Verdict(True)
     heads = case.args[-1]
-    context = f"num_heads={heads}" if case.visibility == "public" else "a bad head count"
+    context = (
+        f"num_heads={heads}" if case.visibility == "public" else "a bad head count"
+    )
     if isinstance(outcome, Raised):
         got = describe_raised(f"`{case.function}`", outcome)
-        return Verdict(False, f"with {context}, {case.raises} was expected; instead {got}")
+        return Verdict(
+            False, f"with {context}, {case.raises} was expected; instead {got}"
+        )
     return Verdict(
         False,
         f"with {context}, `{case.function}` should raise {case.raises} "
@@ -105,8 +122,10 @@ def _structure_problem(case: Case, outcome: Returned) -> str | None:
     wanted = len(case.expected)
     if wanted == 3:
         if outcome.container not in ("tuple", "list") or outcome.count != 3:
-            got = "a single value" if outcome.container == "single" else (
-                f"a {outcome.container} of {outcome.count}"
+            got = (
+                "a single value"
+                if outcome.container == "single"
+                else (f"a {outcome.container} of {outcome.count}")
             )
             return f"`{name}` should return a tuple (Q, K, V) of 3 arrays; it returned {got}"
     elif outcome.container != "single":
@@ -128,7 +147,9 @@ def _structure_problem(case: Case, outcome: Returned) -> str | None:
 def _judge_arrays(case: Case, outcome: Returned) -> Verdict:
     public = case.visibility == "public"
     labels = ("Q", "K", "V") if len(case.expected) == 3 else ("output",)
-    for label, meta, got, want in zip(labels, outcome.metas, outcome.values, case.expected):
+    for label, meta, got, want in zip(
+        labels, outcome.metas, outcome.values, case.expected
+    ):
         if meta.shape != want.shape:
             shown = (
                 f"{label} has shape {_shape(meta.shape)}, expected {_shape(want.shape)}"
@@ -142,7 +163,9 @@ def _judge_arrays(case: Case, outcome: Returned) -> Verdict:
         assert got is not None
         problem = _value_problem(got, want, public)
         if problem:
-            return _with_diagnosis(case, outcome, f"`{case.function}`: {label} {problem}")
+            return _with_diagnosis(
+                case, outcome, f"`{case.function}`: {label} {problem}"
+            )
     return Verdict(True, returned=True)
 
 

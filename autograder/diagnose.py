@@ -8,7 +8,7 @@ their explanations mention no case data.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -45,13 +45,15 @@ def softmax(scores: FloatArray, axis: str) -> FloatArray:
 
 
 def _scale(scale: float, head_dim: int, model_dim: int, mistake: Mistake) -> float:
-    return {
-        "given": scale,
-        "none": 1.0,
-        "inverted": 1.0 / scale,
-        "full_dim": scale * np.sqrt(head_dim) / np.sqrt(model_dim),
-        "squared": scale * scale,
-    }[mistake.scale]
+    return float(
+        {
+            "given": scale,
+            "none": 1.0,
+            "inverted": 1.0 / scale,
+            "full_dim": scale * np.sqrt(head_dim) / np.sqrt(model_dim),
+            "squared": scale * scale,
+        }[mistake.scale]
+    )
 
 
 def attention(
@@ -119,39 +121,95 @@ SDPA, MHA, QKV = "scaled_dot_product_attention", "multi_head_attention", "create
 BOTH = frozenset({SDPA, MHA})
 
 VARIANTS: tuple[Variant, ...] = (
-    Variant(Mistake(scale="none"), BOTH, "your attention matches the result without the scale "
-            "(the scores were never multiplied by `scale`, 1/sqrt(head_dim) in multi-head)"),
-    Variant(Mistake(scale="inverted"), BOTH, "the scores were divided by `scale` instead of "
-            "multiplied by it (scale multiplies the scores, as in PyTorch)"),
+    Variant(
+        Mistake(scale="none"),
+        BOTH,
+        "your attention matches the result without the scale "
+        "(the scores were never multiplied by `scale`, 1/sqrt(head_dim) in multi-head)",
+    ),
+    Variant(
+        Mistake(scale="inverted"),
+        BOTH,
+        "the scores were divided by `scale` instead of "
+        "multiplied by it (scale multiplies the scores, as in PyTorch)",
+    ),
     Variant(Mistake(scale="squared"), BOTH, "the scale was applied twice"),
-    Variant(Mistake(scale="full_dim"), frozenset({MHA}), "each head was scaled by "
-            "1/sqrt(D) instead of 1/sqrt(head_dim)"),
-    Variant(Mistake(softmax_axis="rows"), BOTH, "your softmax normalises over the wrong axis "
-            "(columns instead of rows): use axis=-1 so each query's weights sum to 1"),
-    Variant(Mistake(softmax_axis="all"), BOTH, "your softmax normalises over the whole score "
-            "matrix instead of each row: use axis=-1 with keepdims=True"),
-    Variant(Mistake(returns_weights=True), BOTH, "you returned the attention weights "
-            "softmax(QK^T*scale) instead of multiplying them by V"),
-    Variant(Mistake(kt_all_axes=True), BOTH, "`K.T` on a batched array reverses every axis; "
-            "use np.swapaxes(K, -1, -2) (or K.transpose(0, 2, 1)) to swap only the last two"),
-    Variant(Mistake(split="reshape_only"), frozenset({MHA}), "heads were split by reshape "
-            "without moving the head axis, which mixes positions: reshape to (B, L, h, hd), "
-            "then swap axes 1 and 2"),
-    Variant(Mistake(merge="reshape_only"), frozenset({MHA}), "heads were merged by reshape "
-            "without moving the head axis back, which mixes positions: swap axes 1 and 2 "
-            "before reshaping to (B, L, D)"),
-    Variant(Mistake(split="interleaved"), frozenset({MHA}), "heads took interleaved columns; "
-            "head h must use the contiguous block h*head_dim:(h+1)*head_dim"),
-    Variant(Mistake(weights_transposed=True), frozenset({QKV, MHA}), "the weights were "
-            "transposed: the convention is Q = inputs @ weights_q (row vectors)"),
-    Variant(Mistake(qkv_weights=(0, 0, 2)), frozenset({QKV, MHA}), "K was computed with "
-            "weights_q instead of weights_k"),
-    Variant(Mistake(qkv_weights=(0, 1, 1)), frozenset({QKV, MHA}), "V was computed with "
-            "weights_k instead of weights_v"),
-    Variant(Mistake(qkv_weights=(1, 0, 2)), frozenset({QKV, MHA}), "Q and K are swapped "
-            "(Q must use weights_q, K weights_k)"),
-    Variant(Mistake(first_batch_only=True), frozenset({MHA}), "only the first batch element "
-            "was processed: handle every element of the batch axis"),
+    Variant(
+        Mistake(scale="full_dim"),
+        frozenset({MHA}),
+        "each head was scaled by " "1/sqrt(D) instead of 1/sqrt(head_dim)",
+    ),
+    Variant(
+        Mistake(softmax_axis="rows"),
+        BOTH,
+        "your softmax normalises over the wrong axis "
+        "(columns instead of rows): use axis=-1 so each query's weights sum to 1",
+    ),
+    Variant(
+        Mistake(softmax_axis="all"),
+        BOTH,
+        "your softmax normalises over the whole score "
+        "matrix instead of each row: use axis=-1 with keepdims=True",
+    ),
+    Variant(
+        Mistake(returns_weights=True),
+        BOTH,
+        "you returned the attention weights "
+        "softmax(QK^T*scale) instead of multiplying them by V",
+    ),
+    Variant(
+        Mistake(kt_all_axes=True),
+        BOTH,
+        "`K.T` on a batched array reverses every axis; "
+        "use np.swapaxes(K, -1, -2) (or K.transpose(0, 2, 1)) to swap only the last two",
+    ),
+    Variant(
+        Mistake(split="reshape_only"),
+        frozenset({MHA}),
+        "heads were split by reshape "
+        "without moving the head axis, which mixes positions: reshape to (B, L, h, hd), "
+        "then swap axes 1 and 2",
+    ),
+    Variant(
+        Mistake(merge="reshape_only"),
+        frozenset({MHA}),
+        "heads were merged by reshape "
+        "without moving the head axis back, which mixes positions: swap axes 1 and 2 "
+        "before reshaping to (B, L, D)",
+    ),
+    Variant(
+        Mistake(split="interleaved"),
+        frozenset({MHA}),
+        "heads took interleaved columns; "
+        "head h must use the contiguous block h*head_dim:(h+1)*head_dim",
+    ),
+    Variant(
+        Mistake(weights_transposed=True),
+        frozenset({QKV, MHA}),
+        "the weights were "
+        "transposed: the convention is Q = inputs @ weights_q (row vectors)",
+    ),
+    Variant(
+        Mistake(qkv_weights=(0, 0, 2)),
+        frozenset({QKV, MHA}),
+        "K was computed with " "weights_q instead of weights_k",
+    ),
+    Variant(
+        Mistake(qkv_weights=(0, 1, 1)),
+        frozenset({QKV, MHA}),
+        "V was computed with " "weights_k instead of weights_v",
+    ),
+    Variant(
+        Mistake(qkv_weights=(1, 0, 2)),
+        frozenset({QKV, MHA}),
+        "Q and K are swapped " "(Q must use weights_q, K weights_k)",
+    ),
+    Variant(
+        Mistake(first_batch_only=True),
+        frozenset({MHA}),
+        "only the first batch element "
+        "was processed: handle every element of the batch axis",
+    ),
 )
 
 
@@ -203,5 +261,3 @@ def _matches(
         if got is None or not np.allclose(got, want, rtol=1e-4, atol=1e-6):
             return False
     return True
-
-

@@ -47,7 +47,9 @@ class GradeResult:
     file_name: str
     score: float
     max_score: float
-    status: str  # "ok", or why the code could not run: syntax, import_error, timeout, ...
+    status: (
+        str  # "ok", or why the code could not run: syntax, import_error, timeout, ...
+    )
     status_message: str
     items: list[ItemScore]
     found_names: dict[str, str] = field(default_factory=dict)
@@ -108,7 +110,11 @@ def _status(static: StaticReport, module: StudentModule) -> tuple[str, str]:
     if static.fatal is not None:
         return static.fatal_kind or "static", static.fatal
     if isinstance(failure, Raised):
-        kind = "missing_module" if failure.type == "ModuleNotFoundError" else "import_error"
+        kind = (
+            "missing_module"
+            if failure.type == "ModuleNotFoundError"
+            else "import_error"
+        )
         return kind, describe_raised("importing your file", failure)
     if isinstance(failure, Failed):
         return failure.kind, failure.message

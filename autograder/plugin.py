@@ -58,7 +58,9 @@ class GradingPlugin:
         self.internal_errors: list[str] = []
 
     def pytest_configure(self, config: pytest.Config) -> None:
-        config.addinivalue_line("markers", "item(id): the rubric item a graded test scores")
+        config.addinivalue_line(
+            "markers", "item(id): the rubric item a graded test scores"
+        )
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
         marker = metafunc.definition.get_closest_marker("item")
@@ -95,9 +97,13 @@ class GradingPlugin:
             message, diagnosis = error.verdict.message, error.verdict.diagnosis
             returned = error.verdict.returned
         elif error is not None:
-            message = "the grader hit an internal error on this case (reported to staff)"
+            message = (
+                "the grader hit an internal error on this case (reported to staff)"
+            )
             self.internal_errors.append(
-                "".join(traceback.format_exception(type(error), error, error.__traceback__))
+                "".join(
+                    traceback.format_exception(type(error), error, error.__traceback__)
+                )
             )
         self.results.append(
             CaseResult(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import signal
 import time
 from dataclasses import dataclass, field
-from typing import Union
 
 import numpy as np
 
@@ -28,7 +27,7 @@ from autograder.channel import (
 from autograder.config import FUNCTION_ALIASES, Limits
 from autograder.sandbox import ConfinedProcess
 
-Argument = Union[FloatArray, int, float]
+Argument = FloatArray | int | float
 
 
 @dataclass(frozen=True)
@@ -60,7 +59,7 @@ class Failed:
     message: str
 
 
-Outcome = Union[Returned, Raised, Failed]
+Outcome = Returned | Raised | Failed
 
 SIGNAL_HINTS = {
     signal.SIGXCPU: "it used up its CPU time limit",
@@ -105,7 +104,9 @@ class StudentModule:
 
     def _start(self) -> None:
         self.process = ConfinedProcess(self.source, self._names(), self.limits)
-        deadline = time.monotonic() + min(self.limits.import_seconds, self._budget_left())
+        deadline = time.monotonic() + min(
+            self.limits.import_seconds, self._budget_left()
+        )
         try:
             header = read_header(
                 self.process.reply_fd, deadline, self.limits.message_bytes
@@ -131,7 +132,9 @@ class StudentModule:
         found = header.get("functions")
         if header.get("status") != "ready" or not isinstance(found, dict):
             self._stop()
-            self.import_failure = Failed("protocol", "the child sent an unexpected reply")
+            self.import_failure = Failed(
+                "protocol", "the child sent an unexpected reply"
+            )
             return
         for canonical, aliases in FUNCTION_ALIASES.items():
             for alias in aliases:
@@ -151,9 +154,7 @@ class StudentModule:
         """End the child (and everything it started)."""
         self._stop()
 
-    def call(
-        self, function: str, args: list[Argument], expected_bytes: int
-    ) -> Outcome:
+    def call(self, function: str, args: list[Argument], expected_bytes: int) -> Outcome:
         """Call ``function`` (canonical name) with ``args``; never raises, never hangs.
 
         ``expected_bytes`` bounds what the grader will read back: the size of the
@@ -221,13 +222,15 @@ class StudentModule:
         modified = header.get("modified", [])
         count = header.get("count", len(metas))
         return Returned(
-            container=str(header.get("kind", "single"))[:20],
+            container=clean_text(header.get("kind", "single"), 20),
             count=count if type(count) is int else len(metas),
             metas=metas,
             values=values,
-            modified=tuple(i for i in modified if type(i) is int)
-            if isinstance(modified, list)
-            else (),
+            modified=(
+                tuple(i for i in modified if type(i) is int)
+                if isinstance(modified, list)
+                else ()
+            ),
         )
 
 
@@ -239,16 +242,23 @@ def _encode_arg(arg: Argument, arrays: list[FloatArray]) -> dict[str, object]:
     return {"float": float(arg)}
 
 
+def clean_text(text: object, limit: int = 300) -> str:
+    """A student-supplied string made safe to embed in Markdown feedback: one line, short."""
+    flat = " ".join(str(text).split())
+    flat = flat.replace("`", "'").replace("<", "&lt;").replace(">", "&gt;")
+    return flat[:limit] + ("..." if len(flat) > limit else "")
+
+
 def _raised(error: object) -> Raised:
     if not isinstance(error, dict):
         return Raised("Exception", "(no details)", None)
     line = error.get("line")
     module = error.get("module")
     return Raised(
-        type=str(error.get("type", "Exception"))[:80],
-        message=str(error.get("message", ""))[:300],
+        type=clean_text(error.get("type", "Exception"), 80),
+        message=clean_text(error.get("message", "")),
         line=line if type(line) is int else None,
-        module=str(module)[:80] if module is not None else None,
+        module=clean_text(module, 80) if module is not None else None,
     )
 
 

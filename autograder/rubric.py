@@ -79,7 +79,9 @@ def load_rubric(path: Path = RUBRIC_FILE) -> Rubric:
     jsonschema.validate(data, SCHEMA)
     ids = [raw["id"] for raw in data["items"]]
     if sorted(ids) != sorted(KNOWN_ITEMS):
-        raise ValueError(f"{path}: rubric must list each of {', '.join(KNOWN_ITEMS)} once")
+        raise ValueError(
+            f"{path}: rubric must list each of {', '.join(KNOWN_ITEMS)} once"
+        )
     items = tuple(
         RubricItem(raw["id"], float(raw["points"]), raw["title"], raw["description"])
         for raw in data["items"]

@@ -28,10 +28,13 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from autograder.config import CHILD_SOURCE, Limits
 
-SANDBOX_UID_BASE = 1_000_000  # + the worker's pid: unique per live worker, owned by nobody
+SANDBOX_UID_BASE = (
+    1_000_000  # + the worker's pid: unique per live worker, owned by nobody
+)
 PRIVATE_FILE_NAME = "mhsa.py"
 
 
@@ -107,14 +110,14 @@ def _count_processes(uid: int) -> int:
 class OutputDrain(threading.Thread):
     """Read the child's stdout/stderr to the end, keeping only the first bytes."""
 
-    def __init__(self, stream: "subprocess.IO[bytes]", cap: int) -> None:
+    def __init__(self, stream: IO[bytes], cap: int) -> None:
         super().__init__(daemon=True)
         self.stream, self.cap = stream, cap
         self.kept = bytearray()
         self.total = 0
 
     def run(self) -> None:
-        while chunk := self.stream.read1(65536):
+        while chunk := os.read(self.stream.fileno(), 65536):
             self.total += len(chunk)
             room = self.cap - len(self.kept)
             if room > 0:

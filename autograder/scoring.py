@@ -57,21 +57,37 @@ def score_items(rubric: Rubric, results: list[CaseResult]) -> list[ItemScore]:
             )
         scores.append(
             ItemScore(
-                item.id, item.title, round(item.points * fraction, 4), item.points,
-                passed, len(mine), mine, note,
+                item.id,
+                item.title,
+                round(item.points * fraction, 4),
+                item.points,
+                passed,
+                len(mine),
+                mine,
+                note,
             )
         )
     correctness = sum(s.score for s in scores if s.id in CORRECTNESS_ITEMS)
     return [
-        _gated(s, "not counted: the typing point needs some correctness points first")
-        if s.id == "typing" and s.score and correctness <= 0
-        else s
+        (
+            _gated(
+                s, "not counted: the typing point needs some correctness points first"
+            )
+            if s.id == "typing" and s.score and correctness <= 0
+            else s
+        )
         for s in scores
     ]
 
 
 def _gated(score: ItemScore, note: str) -> ItemScore:
     return ItemScore(
-        score.id, score.title, 0.0, score.max_score, score.passed, score.total,
-        score.results, note,
+        score.id,
+        score.title,
+        0.0,
+        score.max_score,
+        score.passed,
+        score.total,
+        score.results,
+        note,
     )

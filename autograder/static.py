@@ -21,14 +21,18 @@ from autograder.config import FUNCTION_ALIASES, MYPY_CONFIG
 
 MAX_SOURCE_BYTES = 512 << 10
 SILENCING_COMMENT = re.compile(r"type:\s*ignore|mypy\s*:", re.IGNORECASE)
-MYPY_LINE = re.compile(r"^(?P<file>[^:]+\.py):(?P<line>\d+): (?P<kind>error|note): (?P<msg>.*)$")
+MYPY_LINE = re.compile(
+    r"^(?P<file>[^:]+\.py):(?P<line>\d+): (?P<kind>error|note): (?P<msg>.*)$"
+)
 
 
 @dataclass
 class StaticReport:
     """What the grader learned about a submission without running it."""
 
-    fatal: str | None = None  # a problem that stops everything (empty, encoding, syntax)
+    fatal: str | None = (
+        None  # a problem that stops everything (empty, encoding, syntax)
+    )
     fatal_kind: str | None = None
     text: str = ""
     defined: dict[str, str] = field(default_factory=dict)  # canonical -> alias found
@@ -49,7 +53,9 @@ def read_submission(source: bytes) -> StaticReport:
     """Decode, parse and inspect one submission (no mypy yet)."""
     report = StaticReport()
     if len(source) > MAX_SOURCE_BYTES:
-        return _fatal(report, "too_large", f"the file is {len(source)} bytes, over the limit")
+        return _fatal(
+            report, "too_large", f"the file is {len(source)} bytes, over the limit"
+        )
     if not source.strip():
         return _fatal(report, "empty", "the file is empty")
     try:
@@ -69,7 +75,9 @@ def read_submission(source: bytes) -> StaticReport:
         where = f"line {exc.lineno}" + (f", column {exc.offset}" if exc.offset else "")
         return _fatal(report, "syntax", f"syntax error at {where}: {exc.msg}")
     except (ValueError, RecursionError, MemoryError) as exc:
-        return _fatal(report, "syntax", f"the file cannot be parsed: {type(exc).__name__}")
+        return _fatal(
+            report, "syntax", f"the file cannot be parsed: {type(exc).__name__}"
+        )
     _inspect_functions(tree, report)
     _check_black(text, report)
     return report
@@ -107,10 +115,11 @@ def _inspect_functions(tree: ast.Module, report: StaticReport) -> None:
 
 def _check_black(text: str, report: StaticReport) -> None:
     import black
+    from black.mode import Mode, TargetVersion
 
     try:
         formatted = black.format_str(
-            text, mode=black.Mode(target_versions={black.TargetVersion.PY310})
+            text, mode=Mode(target_versions={TargetVersion.PY310})
         )
     except Exception as exc:  # black's own parser may reject odd but valid code
         report.black_note = f"black could not format the file ({type(exc).__name__})"
@@ -141,7 +150,9 @@ def strip_silencers(text: str) -> str:
     return "".join(lines)
 
 
-def run_mypy(texts: dict[str, str], cache_dir: Path, timeout: float = 300) -> dict[str, list[str]]:
+def run_mypy(
+    texts: dict[str, str], cache_dir: Path, timeout: float = 300
+) -> dict[str, list[str]]:
     """Type-check many submissions in one mypy run; key -> error lines (``line N: msg``).
 
     Keys missing from the result could not be checked (mypy crashed or timed out).
@@ -170,7 +181,12 @@ def run_mypy(texts: dict[str, str], cache_dir: Path, timeout: float = 300) -> di
         ]
         try:
             done = subprocess.run(
-                command, cwd=folder, capture_output=True, text=True, timeout=timeout
+                command,
+                cwd=folder,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
             )
         except subprocess.TimeoutExpired:
             return {}
@@ -182,11 +198,15 @@ def run_mypy(texts: dict[str, str], cache_dir: Path, timeout: float = 300) -> di
         for line in done.stdout.splitlines():
             match = MYPY_LINE.match(line)
             if match and match["kind"] == "error" and match["file"] in names:
-                errors[names[match["file"]]].append(f"line {match['line']}: {match['msg']}")
+                errors[names[match["file"]]].append(
+                    f"line {match['line']}: {match['msg']}"
+                )
         return errors
 
 
-def _one_by_one(texts: dict[str, str], cache_dir: Path, timeout: float) -> dict[str, list[str]]:
+def _one_by_one(
+    texts: dict[str, str], cache_dir: Path, timeout: float
+) -> dict[str, list[str]]:
     result: dict[str, list[str]] = {}
     for key, text in texts.items():
         result.update(run_mypy({key: text}, cache_dir, timeout))
@@ -212,6 +232,8 @@ def typing_problems(report: StaticReport) -> list[str]:
         shown = report.mypy_errors[:5]
         more = len(report.mypy_errors) - len(shown)
         problems.append(
-            "mypy reports: " + "; ".join(shown) + (f" (and {more} more)" if more else "")
+            "mypy reports: "
+            + "; ".join(shown)
+            + (f" (and {more} more)" if more else "")
         )
     return problems

@@ -1,0 +1,156 @@
+"""Grade a whole folder: static checks and one mypy run for all, then confined runs in
+parallel worker processes, then reports written by this (the main) process."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from concurrent.futures import Future, ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+
+from tqdm import tqdm
+
+from autograder.casebook import Case, load_cases
+from autograder.config import FIXTURES_DIR, KIT_ROOT, SOLUTION_DIR, Limits
+from autograder.discover import Submission, discover
+from autograder.grading import GradeResult, grade
+from autograder.report import terminal_table, write_gradebook, write_submission
+from autograder.rubric import Rubric, load_rubric
+from autograder.sandbox import protect
+from autograder.scoring import score_items
+from autograder.static import StaticReport, read_submission, run_mypy
+
+MYPY_CACHE = KIT_ROOT / ".cache" / "mypy"
+
+_worker: dict[str, object] = {}
+
+
+def _init_worker(limits: Limits) -> None:
+    _worker["cases"] = load_cases()
+    _worker["rubric"] = load_rubric()
+    _worker["limits"] = limits
+
+
+def _grade_in_worker(submission: Submission, static: StaticReport) -> GradeResult:
+    cases = _worker["cases"]
+    rubric = _worker["rubric"]
+    limits = _worker["limits"]
+    assert isinstance(rubric, Rubric) and isinstance(limits, Limits)
+    assert isinstance(cases, list)
+    return grade_one(submission, static, cases, rubric, limits)
+
+
+def grade_one(
+    submission: Submission,
+    static: StaticReport,
+    cases: list[Case],
+    rubric: Rubric,
+    limits: Limits,
+) -> GradeResult:
+    """Grade one submission, turning any grader failure into a zero row with a reason."""
+    try:
+        return grade(
+            submission.id,
+            submission.student,
+            submission.file_name,
+            submission.source,
+            static,
+            cases,
+            rubric,
+            limits,
+        )
+    except Exception as exc:  # a grader bug must not lose the row
+        return failed_row(
+            submission, rubric, "internal_error", f"grader error: {exc!r}"
+        )
+
+
+def failed_row(
+    submission: Submission, rubric: Rubric, status: str, message: str
+) -> GradeResult:
+    """A zero-point result for a submission that could not be graded at all."""
+    return GradeResult(
+        submission=submission.id,
+        student=submission.student,
+        file_name=submission.file_name,
+        score=0.0,
+        max_score=rubric.max_score,
+        status=status,
+        status_message=message,
+        items=score_items(rubric, []),
+    )
+
+
+def static_reports(submissions: list[Submission]) -> dict[str, StaticReport]:
+    """Parse every submission, then type-check all parseable ones in one mypy run."""
+    reports = {}
+    for sub in submissions:
+        if sub.problem is not None:
+            report = StaticReport(fatal=sub.problem, fatal_kind="no_file")
+        else:
+            report = read_submission(sub.source)
+        reports[sub.id] = report
+    texts = {key: r.text for key, r in reports.items() if r.fatal is None}
+    MYPY_CACHE.mkdir(parents=True, exist_ok=True)
+    checked = run_mypy(texts, MYPY_CACHE)
+    for key in texts:
+        reports[key].mypy_errors = checked.get(key)
+    return reports
+
+
+def grade_folder(
+    source: Path, out: Path, jobs: int, limits: Limits, quiet: bool = False
+) -> list[GradeResult]:
+    """Grade every submission under ``source`` into ``out``; print a table unless quiet."""
+    started = time.monotonic()
+    submissions = discover(source)
+    out.mkdir(parents=True, exist_ok=True)
+    protect([SOLUTION_DIR, FIXTURES_DIR, source, out])
+    rubric = load_rubric()
+    statics = static_reports(submissions)
+    jobs = jobs if jobs > 0 else (os.cpu_count() or 1)
+    jobs = min(jobs, max(len(submissions), 1))
+    bar = tqdm(
+        total=len(submissions), unit="sub", disable=quiet or None, file=sys.stderr
+    )
+    results: dict[str, GradeResult] = {}
+    if jobs == 1:
+        cases = load_cases()
+        for sub in submissions:
+            results[sub.id] = grade_one(sub, statics[sub.id], cases, rubric, limits)
+            bar.update()
+    else:
+        with ProcessPoolExecutor(
+            jobs,
+            mp_context=get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(limits,),
+        ) as pool:
+            futures: dict[str, Future[GradeResult]] = {
+                sub.id: pool.submit(_grade_in_worker, sub, statics[sub.id])
+                for sub in submissions
+            }
+            for future in futures.values():
+                future.add_done_callback(lambda _: bar.update())
+            for sub in submissions:
+                try:
+                    results[sub.id] = futures[sub.id].result()
+                except Exception as exc:  # a worker died: keep the row
+                    results[sub.id] = failed_row(
+                        sub, rubric, "internal_error", f"grader worker failed: {exc!r}"
+                    )
+    bar.close()
+    ordered = [results[sub.id] for sub in submissions]
+    for result in ordered:
+        write_submission(result, out)
+    write_gradebook(ordered, rubric, out / "gradebook.csv")
+    elapsed = time.monotonic() - started
+    if not quiet:
+        print(terminal_table(ordered))
+        print(
+            f"Graded {len(ordered)} submission(s) in {elapsed:.1f} s "
+            f"with {jobs} worker(s); reports in {out}/"
+        )
+    return ordered

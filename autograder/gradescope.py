@@ -1,0 +1,62 @@
+"""Gradescope's results.json: the one module that knows its format.
+
+Fields follow Gradescope's autograder specification: a top-level score and output, and
+one test per rubric item with score, max_score, status, output and visibility.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from autograder.feedback import item_output, summary_output
+from autograder.grading import GradeResult
+
+SCHEMA_FILE = Path(__file__).with_name("gradescope_schema.json")
+
+
+def results_json(result: GradeResult) -> dict[str, Any]:
+    """The results.json document for one graded submission."""
+    tests = [
+        {
+            "name": item.title,
+            "number": str(index),
+            "score": item.score,
+            "max_score": item.max_score,
+            "status": (
+                "passed"
+                if item.passed == item.total and item.score == item.max_score
+                else "failed"
+            ),
+            "output": item_output(item),
+            "output_format": "md",
+            "visibility": "visible",
+            "tags": [item.id],
+        }
+        for index, item in enumerate(result.items, start=1)
+    ]
+    return {
+        "score": result.score,
+        "execution_time": round(result.seconds, 3),
+        "output": summary_output(result),
+        "output_format": "md",
+        "test_output_format": "md",
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": tests,
+    }
+
+
+def validate(document: dict[str, Any]) -> None:
+    """Raise jsonschema.ValidationError unless ``document`` fits Gradescope's fields."""
+    jsonschema.validate(document, json.loads(SCHEMA_FILE.read_text()))
+
+
+def write_results(result: GradeResult, path: Path) -> None:
+    """Validate and write results.json."""
+    document = results_json(result)
+    validate(document)
+    path.write_text(json.dumps(document, indent=2) + "\n")
