@@ -119,7 +119,8 @@ def _status(static: StaticReport, module: StudentModule) -> tuple[str, str]:
     if isinstance(failure, Failed):
         return failure.kind, failure.message
     if module.hung:
-        return "timeout", next(iter(module.hung.values())).message
+        failure = next(iter(module.hung.values()))
+        return failure.kind, failure.message
     return "ok", ""
 
 

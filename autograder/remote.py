@@ -1,8 +1,9 @@
 """Call a submission's functions in its confined child and get back typed outcomes.
 
 One child serves every case of a submission. A call that times out, crashes or breaks the
-protocol kills the child's whole tree; the next call starts a fresh child, and a function
-that hung once is not called again, so one hang costs one deadline, not one per case.
+protocol kills the child's whole tree; the next call starts a fresh child. A function that
+hung once, or crashed twice, is not called again, so a hang costs one deadline and a crash
+two restarts, not one per case.
 """
 
 from __future__ import annotations
@@ -94,6 +95,7 @@ class StudentModule:
     resolved: dict[str, str] = field(default_factory=dict)
     import_failure: Failed | Raised | None = None
     hung: dict[str, Failed] = field(default_factory=dict)
+    crashes: dict[str, int] = field(default_factory=dict)
     printed: list[str] = field(default_factory=list)
 
     def _names(self) -> list[str]:
@@ -203,7 +205,11 @@ class StudentModule:
             return failure
         except ChannelClosed:
             status = self._stop()
-            return Failed("crash", f"while running {name}, {describe_exit(status)}")
+            crash = Failed("crash", f"while running {name}, {describe_exit(status)}")
+            self.crashes[function] = self.crashes.get(function, 0) + 1
+            if self.crashes[function] >= 2:
+                self.hung[function] = crash
+            return crash
         except ProtocolViolation as exc:
             self._stop()
             return Failed("protocol", f"{name} returned something unreadable: {exc}")
