@@ -59,7 +59,7 @@ def score_items(rubric: Rubric, results: list[CaseResult]) -> list[ItemScore]:
             ItemScore(
                 item.id,
                 item.title,
-                round(item.points * fraction, 4),
+                round(item.points * fraction, 2),
                 item.points,
                 passed,
                 len(mine),

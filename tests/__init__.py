@@ -1,0 +1,1 @@
+"""The kit's own test suite: does the grader grade right?"""

@@ -1,0 +1,52 @@
+"""Shared fixtures for the kit's own tests: one graded batch reused by many assertions."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from autograder.batch import grade_folder
+from autograder.config import KIT_ROOT, Limits
+from autograder.grading import GradeResult
+
+EXAMPLES = KIT_ROOT / "examples" / "submissions"
+CRAFTED = KIT_ROOT / "tests" / "submissions"
+REFERENCE = KIT_ROOT / "solution" / "mhsa.py"
+TEST_LIMITS = Limits().scaled(2.0)
+
+
+@dataclass
+class GradedBatch:
+    """A batch graded once per session: results by id and the OUT folder."""
+
+    results: dict[str, GradeResult]
+    out: Path
+
+    def results_json(self, submission: str) -> dict[str, object]:
+        """The parsed results.json of one submission."""
+        data: dict[str, object] = json.loads(
+            (self.out / submission / "results.json").read_text()
+        )
+        return data
+
+    def gradebook(self) -> list[dict[str, str]]:
+        """The gradebook rows."""
+        with (self.out / "gradebook.csv").open() as source:
+            return list(csv.DictReader(source))
+
+
+@pytest.fixture(scope="session")
+def graded(tmp_path_factory: pytest.TempPathFactory) -> GradedBatch:
+    """The examples, the crafted submissions and the reference, graded in one batch."""
+    folder = tmp_path_factory.mktemp("submissions")
+    for source in [*EXAMPLES.glob("*.py"), *CRAFTED.glob("*.py")]:
+        shutil.copy(source, folder / source.name)
+    shutil.copy(REFERENCE, folder / "reference.py")
+    out = tmp_path_factory.mktemp("out")
+    results = grade_folder(folder, out, jobs=2, limits=TEST_LIMITS, quiet=True)
+    return GradedBatch({r.submission: r for r in results}, out)
