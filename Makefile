@@ -21,7 +21,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check ".[dev]"
+	$(PY) -m pip install --quiet --disable-pip-version-check ".[dev,otter]"
 	@touch $@
 
 grade: $(STAMP)
