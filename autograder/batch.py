@@ -21,6 +21,7 @@ from autograder.rubric import Rubric, load_rubric
 from autograder.sandbox import protect
 from autograder.scoring import score_items
 from autograder.static import StaticReport, read_submission, run_mypy
+from autograder.summary import write_class_reports
 
 MYPY_CACHE = KIT_ROOT / ".cache" / "mypy"
 
@@ -146,9 +147,11 @@ def grade_folder(
     for result in ordered:
         write_submission(result, out)
     write_gradebook(ordered, rubric, out / "gradebook.csv")
+    digest = write_class_reports(ordered, rubric, submissions, out)
     elapsed = time.monotonic() - started
     if not quiet:
         print(terminal_table(ordered))
+        print(digest)
         print(
             f"Graded {len(ordered)} submission(s) in {elapsed:.1f} s "
             f"with {jobs} worker(s); reports in {out}/"
