@@ -177,7 +177,7 @@ def load_module(path: Path) -> tuple[types.ModuleType | None, str]:
     try:
         with time_limit(CALL_SECONDS), quiet():
             spec.loader.exec_module(module)
-    except (Exception, SystemExit, CallTimeout) as exc:  # noqa: BLE001 - any failure
+    except (Exception, SystemExit, CallTimeout) as exc:  # any failure is the student's to see
         return None, "importing it " + explain_exception(exc, path)
     return module, ""
 
@@ -295,7 +295,7 @@ def run_case(
     try:
         with time_limit(CALL_SECONDS), quiet():
             result = getattr(module, name)(*args)
-    except (Exception, SystemExit, CallTimeout) as exc:  # noqa: BLE001 - any failure
+    except (Exception, SystemExit, CallTimeout) as exc:  # any failure is the student's to see
         error = exc
     problems: list[str] = []
     returned = False
@@ -419,7 +419,7 @@ def black_advice(text: str) -> tuple[bool | None, str]:
         clean = (
             format_str(text, mode=Mode(target_versions={TargetVersion.PY310})) == text
         )
-    except Exception as exc:  # noqa: BLE001 - black's parser may reject unusual code
+    except Exception as exc:  # black's parser may reject unusual code
         return None, f"black could not format the file ({type(exc).__name__})"
     if clean:
         return True, "black would leave the file unchanged"
