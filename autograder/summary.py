@@ -72,6 +72,9 @@ _SYMPTOMS: tuple[tuple[str, str], ...] = (
     (r"should return a tuple", "does not return a tuple of 3 arrays"),
     (r"should return one numpy array", "returns a container instead of one array"),
     (r"not a numpy array|array of dtype", "returns something other than a float array"),
+    (r"did not return within", "did not return in time (endless loop or far too slow)"),
+    (r"total time budget", "ran out of the submission's total time budget"),
+    (r"^while running \S+, (.*)", r"crashed: \1"),
     (r"raised (\w+)", r"raises \1"),
 )
 
@@ -193,15 +196,38 @@ def _item_rates(results: Sequence[GradeResult], rubric: Rubric) -> list[ItemRate
 def symptom(item: str, message: str) -> str:
     """A failure message without its case data: what kind of failure, in which function."""
     function = _FUNCTION_OF_PREFIX.get(item.split(".")[0])
+    text = _known_symptom(message)
+    if text is None:  # unknown wording: its first clause, without numbers or asides
+        text = message.split(". Likely cause")[0].split(";")[0]
+        text = re.sub(r"^`\w+`:? ", "", text)
+        text = re.sub(r"\s*\([^()]*\)", "", text)
+        text = re.sub(r"\d+(\.\d+)?", "N", text).strip()
+    return f"`{function}`: {text}" if function else f"{item}: {text}"
+
+
+def _known_symptom(message: str) -> str | None:
     for pattern, label in _SYMPTOMS:
         found = re.search(pattern, message)
         if found:
-            text = found.expand(label)
-            break
-    else:
-        text = message.split(". Likely cause")[0].split(";")[0]
-        text = re.sub(r"\d+(\.\d+)?", "N", re.sub(r"\s*\([^()]*\)", "", text)).strip()
-    return f"`{function}`: {text}" if function else f"{item}: {text}"
+            return found.expand(label)
+    return None
+
+
+def _submission_wide(result: GradeResult) -> str | None:
+    """The failure shared by every function's cases (a file that would not import, say).
+
+    It is the submission's status message and is listed with the troubled submissions,
+    so it is not counted again as a mistake of each function.
+    """
+    if result.status == "ok":
+        return None
+    failed: dict[str, set[str]] = defaultdict(set)
+    for item in result.items:
+        prefix = item.id.split(".")[0]
+        if prefix in _FUNCTION_OF_PREFIX:
+            failed[prefix] |= {c.message for c in item.results if not c.passed}
+    everywhere = [result.status_message in failed[p] for p in _FUNCTION_OF_PREFIX]
+    return result.status_message if all(everywhere) else None
 
 
 def _mistakes(results: Sequence[GradeResult], rubric: Rubric) -> list[MistakeCount]:
@@ -210,11 +236,12 @@ def _mistakes(results: Sequence[GradeResult], rubric: Rubric) -> list[MistakeCou
     who: dict[tuple[str, bool], set[str]] = defaultdict(set)
     where: dict[tuple[str, bool], set[str]] = defaultdict(set)
     for result in results:
+        wide = _submission_wide(result)
         for item in result.items:
             if item.id not in scored:
                 continue
             for case in item.results:
-                if case.passed:
+                if case.passed or case.message == wide:
                     continue
                 key = (
                     (case.diagnosis, True)
