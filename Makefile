@@ -8,13 +8,14 @@ OUT ?= out
 SEED ?= 2026
 JOBS ?= 0
 
-.PHONY: help venv test grade fixtures lint clean
+.PHONY: help venv test grade fixtures lint clean docs-images
 
 help:
 	@echo "make grade [SUBMISSIONS=folder|zip] [OUT=folder] [JOBS=n]   grade submissions"
 	@echo "make test                                                 the kit's own test suite"
 	@echo "make fixtures SEED=n                                      regenerate fixtures for a new term"
 	@echo "make lint                                                 mypy --strict, black, ruff on the kit"
+	@echo "make docs-images                                          redraw docs/images from the bundled examples"
 
 venv: $(STAMP)
 
@@ -37,6 +38,11 @@ lint: $(STAMP)
 	$(PY) -m mypy
 	$(PY) -m black --check .
 	$(PY) -m ruff check .
+
+docs-images: $(STAMP)
+	@tmp=$$(mktemp -d) && $(PY) -m autograder grade examples/submissions --out $$tmp --quiet \
+		&& mkdir -p docs/images && cp $$tmp/summary-scores.png $$tmp/summary-items.png docs/images/ \
+		&& rm -rf $$tmp && echo "docs/images/summary-scores.png, docs/images/summary-items.png"
 
 clean:
 	rm -rf $(VENV) out dist build *.egg-info
