@@ -15,7 +15,6 @@ import argparse
 import random
 import re
 import time
-from pathlib import Path
 
 from autograder.config import KIT_ROOT
 from autograder.similarity import compare, read_skeleton
