@@ -8,6 +8,7 @@ the bound the caller derived from the expected shape.
 from __future__ import annotations
 
 import json
+import math
 import os
 import select
 import struct
@@ -45,10 +46,10 @@ class ArrayMeta:
 
     @property
     def nbytes(self) -> int:
-        """Size of the buffer that follows, zero when none follows."""
+        """Size of the buffer that follows, zero when none follows (exact, no overflow)."""
         if self.dtype is None or self.shape is None or self.withheld:
             return 0
-        return int(np.prod(self.shape, dtype=np.int64)) * np.dtype(self.dtype).itemsize
+        return math.prod(self.shape) * np.dtype(self.dtype).itemsize
 
 
 def _read_exact(fd: int, size: int, deadline: float) -> bytes:
@@ -75,7 +76,7 @@ def read_header(fd: int, deadline: float, max_bytes: int) -> dict[str, Any]:
         raise ProtocolViolation(f"header of {size} bytes")
     try:
         header = json.loads(_read_exact(fd, size, deadline))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # bad UTF-8 or JSON, absurd nesting
         raise ProtocolViolation("header is not JSON") from exc
     if not isinstance(header, dict):
         raise ProtocolViolation("header is not an object")
@@ -124,6 +125,7 @@ def read_arrays(
         assert meta.dtype is not None and meta.shape is not None
         raw = _read_exact(fd, meta.nbytes, deadline)
         array = np.frombuffer(raw, dtype=np.dtype(meta.dtype)).reshape(meta.shape)
+        array.flags.writeable = False
         arrays.append(array)
     return arrays
 

@@ -50,29 +50,41 @@ def send(fd: int, header: dict[str, Any], payloads: list[bytes]) -> None:
             view = view[written:]
 
 
+def safe_text(value: object, limit: int = 500) -> str:
+    """``str(value)`` cut to ``limit``, or a placeholder when the student's __str__ fails."""
+    try:
+        return str(value)[:limit]
+    except BaseException:  # noqa: B036 - a hostile __str__ must not end the child
+        return "(message could not be shown)"
+
+
 def describe(exc: BaseException, student_file: str) -> dict[str, Any]:
     """Type, message and the student's line for an exception."""
     line = None
-    for frame in traceback.extract_tb(exc.__traceback__):
-        if frame.filename == student_file:
-            line = frame.lineno
+    try:
+        for frame in traceback.extract_tb(exc.__traceback__):
+            if frame.filename == student_file:
+                line = frame.lineno
+    except BaseException:  # noqa: B036 - a corrupted traceback: no line
+        line = None
     if isinstance(exc, SyntaxError) and exc.filename == student_file:
-        line = exc.lineno
+        line = exc.lineno if type(exc.lineno) is int else None
     info: dict[str, Any] = {
-        "type": type(exc).__name__,
-        "message": str(exc)[:500],
-        "line": line,
+        "type": safe_text(type(exc).__name__, 100),
+        "message": safe_text(exc),
+        "line": line if type(line) is int else None,
     }
     if isinstance(exc, ModuleNotFoundError):
-        info["module"] = exc.name
+        info["module"] = safe_text(exc.name, 100)
     if isinstance(exc, SystemExit):
-        info["message"] = f"exit code {exc.code!r}"[:500]
+        info["message"] = "exit code " + safe_text(repr(exc.code))
     return info
 
 
 def main() -> None:
     """Import the student's module and serve call requests until the grader closes fd 0."""
     student_file = sys.argv[1]
+    os.chdir(os.path.dirname(student_file))  # the private folder holding only this file
     request_fd = os.dup(REQUEST_FD)
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, REQUEST_FD)
@@ -80,8 +92,10 @@ def main() -> None:
 
     import numpy as np
 
+    # Taken before the student's module can replace them.
     array_equal = np.array_equal
     ascontiguous = np.ascontiguousarray
+    ndarray_view = np.ndarray.view
 
     def encode_output(value: object) -> tuple[dict[str, Any], list[bytes]]:
         items = list(value) if isinstance(value, (tuple, list)) else [value]
@@ -90,17 +104,27 @@ def main() -> None:
         payloads: list[bytes] = []
         for item in items[:8]:
             if not isinstance(item, np.ndarray):
-                metas.append({"not_array": type(item).__name__})
+                metas.append({"not_array": safe_text(type(item).__name__, 80)})
                 continue
-            meta: dict[str, Any] = {"dtype": str(item.dtype), "shape": list(item.shape)}
-            if item.dtype.kind in SENDABLE_KINDS and item.nbytes <= MAX_SEND_BYTES:
-                payloads.append(ascontiguous(item).tobytes())
+            # A subclass may lie through properties: describe the plain ndarray it wraps.
+            array = ndarray_view(item, np.ndarray)
+            meta: dict[str, Any] = {
+                "dtype": str(array.dtype),
+                "shape": [int(d) for d in array.shape],
+            }
+            if array.dtype.kind in SENDABLE_KINDS and array.nbytes <= MAX_SEND_BYTES:
+                native = array.dtype.newbyteorder("=")
+                meta["dtype"] = str(native)
+                payloads.append(ascontiguous(array, dtype=native).tobytes())
             else:
                 meta["withheld"] = True
             metas.append(meta)
-        return {"status": "ok", "kind": kind, "count": len(items), "arrays": metas}, [
-            p for p in payloads
-        ]
+        return {
+            "status": "ok",
+            "kind": kind,
+            "count": len(items),
+            "arrays": metas,
+        }, payloads
 
     def decode_args(header: dict[str, Any]) -> list[object]:
         arrays = []
@@ -136,9 +160,12 @@ def main() -> None:
             [],
         )
         return
-    found = {
-        name: callable(getattr(module, name, None)) for name in json.loads(sys.argv[2])
-    }
+    found: dict[str, bool] = {}
+    for name in json.loads(sys.argv[2]):
+        try:
+            found[name] = callable(getattr(module, name, None))
+        except BaseException:  # noqa: B036 - a module __getattr__ that raises
+            found[name] = False
     send(reply_fd, {"status": "ready", "functions": found}, [])
 
     while True:
@@ -158,13 +185,13 @@ def main() -> None:
                 reply_fd, {"status": "raised", "error": describe(exc, student_file)}, []
             )
             continue
-        modified = [
-            index
-            for index, (old, new) in enumerate(zip(before, args))
-            if isinstance(old, np.ndarray)
-            and not array_equal(old, new, equal_nan=True)  # type: ignore[arg-type]
-        ]
         try:
+            modified = [
+                index
+                for index, (old, new) in enumerate(zip(before, args))
+                if isinstance(old, np.ndarray)
+                and not array_equal(old, new, equal_nan=True)  # type: ignore[arg-type]
+            ]
             reply, payloads = encode_output(result)
         except BaseException as exc:  # noqa: B036 - a hostile __len__ or __iter__
             send(

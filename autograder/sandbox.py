@@ -1,24 +1,42 @@
 """Start, confine and kill the child process that runs one submission's code.
 
-Layers, strongest available first (``detect_confinement`` picks them once per process):
-- PID, network and mount namespaces through util-linux ``unshare`` (as root, or inside a user
-  namespace where the kernel allows one): killing the namespace's first process kills every
-  process the submission started, ``setsid`` or not, and there is no network.
-- As root: the child runs under a throwaway uid (``setpriv``) that owns nothing but its private
-  folder, so the solution, fixtures, other submissions, results and ``/proc/<grader>/environ``
-  are unreadable once ``protect`` has closed them to others. Without namespaces, a sweep
-  ``kill(-1)`` under that uid removes every process it left behind.
-- Always: a scrubbed environment, a private working folder holding only the student's file,
-  rlimits (CPU, address space, file size, open files, processes), no inherited descriptors
-  beyond the two pipes, its own session, and a wall-clock deadline enforced by the caller.
+``detect_confinement`` probes once per process which of three modes works, strongest first,
+by really starting Python with numpy through it:
+
+- ``jail`` (root, or an ordinary user where the kernel grants user namespaces): util-linux
+  ``unshare`` gives the child new PID, network, mount, IPC and UTS namespaces. Inside, a
+  shell script mounts a size-capped tmpfs as the child's whole root filesystem, binds into
+  it read-only only what Python needs (``/usr``, the interpreter's and the venv's prefixes,
+  a few device nodes, a fresh ``/proc``), then ``chroot`` and ``setpriv`` start Python with
+  no capabilities, ``no_new_privs`` and, as root, a throwaway uid. The solution, fixtures,
+  other submissions, results and every other process are simply absent; there is no
+  network; files the child writes vanish with its tmpfs. Killing the namespace's first
+  process kills every process the submission started, ``setsid`` or not.
+- ``uid`` (root where namespaces are refused, e.g. a Docker container without
+  ``CAP_SYS_ADMIN``): ``setpriv`` runs the child under a throwaway uid that can read only
+  what is world-readable (``protect`` closes the kit's secrets and OUT to others); on kill,
+  ``kill(-1)`` under that uid ends every process it left behind and files it left in
+  world-writable folders are removed.
+- ``plain`` (an ordinary user without user namespaces): a private folder, the process
+  group, and ``PR_SET_CHILD_SUBREAPER`` so escapees that ``setsid`` are reparented to the
+  grader and killed; the grader makes itself non-dumpable so the child cannot read its
+  ``/proc/<pid>/environ`` or ptrace it. The child can read what the grader's user can.
+
+Always: a scrubbed environment, rlimits (CPU, address space, file size, open files,
+processes, no core dumps), no inherited descriptors beyond the request and reply pipes and
+the drained output pipe, its own session, and a wall-clock deadline enforced by the caller.
+See ``docs/threat-model.md``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import functools
 import json
 import os
 import resource
+import shlex
 import shutil
 import signal
 import stat
@@ -26,16 +44,31 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from autograder.config import CHILD_SOURCE, Limits
+from autograder.config import CHILD_SOURCE, FIXTURES_DIR, SOLUTION_DIR, Limits
 
 SANDBOX_UID_BASE = (
     1_000_000  # + the worker's pid: unique per live worker, owned by nobody
 )
 PRIVATE_FILE_NAME = "mhsa.py"
+JAIL_WORKDIR = "/workdir"  # the child's private folder inside its jail
+JAIL_DEVICES = ("null", "zero", "full", "random", "urandom")
+JAIL_SETUP_FAILED = 97  # exit code of the jail script when a mount fails
+PR_SET_DUMPABLE = 4
+PR_SET_CHILD_SUBREAPER = 36
+PROBE_SECONDS = 30.0
+SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+SCRUBBED_ENV = {
+    "PATH": "/usr/bin:/bin",
+    "LANG": "C.UTF-8",
+    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+}
 
 
 @dataclass(frozen=True)
@@ -44,40 +77,27 @@ class Confinement:
 
     drop_privileges: bool
     namespace_prefix: tuple[str, ...]
+    mode: str = "plain"  # "jail", "uid" or "plain" (see the module docstring)
+    note: str = ""  # why a stronger mode was not available
+
+    @property
+    def jail(self) -> bool:
+        """Namespaces and a private root filesystem."""
+        return self.mode == "jail"
 
     def describe(self) -> str:
-        """One line for logs and the README's threat model."""
+        """One line for logs and the threat model."""
         parts = []
-        if self.namespace_prefix:
-            parts.append("PID/network/mount namespaces")
+        if self.jail:
+            parts.append(
+                "PID/network/mount/IPC namespaces, private tmpfs root, no capabilities"
+            )
         if self.drop_privileges:
             parts.append("unprivileged uid")
+        if self.mode == "plain":
+            parts.append("process group and subreaper, non-dumpable grader")
         parts.append("rlimits, scrubbed environment, private folder")
-        return ", ".join(parts)
-
-
-def _works(command: list[str]) -> bool:
-    try:
-        done = subprocess.run(
-            [*command, "true"], capture_output=True, timeout=10, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return done.returncode == 0
-
-
-@functools.lru_cache(maxsize=1)
-def detect_confinement() -> Confinement:
-    """Probe once which layers work here (root or not, namespaces or not)."""
-    is_root = os.geteuid() == 0
-    drop = is_root and shutil.which("setpriv") is not None
-    base = ["unshare", "--pid", "--fork", "--kill-child", "--net", "--mount-proc"]
-    prefix: tuple[str, ...] = ()
-    if shutil.which("unshare") and os.environ.get("MHSA_NO_NAMESPACES") != "1":
-        candidate = base if is_root else [base[0], "--map-root-user", *base[1:]]
-        if _works(candidate):
-            prefix = tuple(candidate)
-    return Confinement(drop_privileges=drop, namespace_prefix=prefix)
+        return f"{self.mode}: " + ", ".join(parts)
 
 
 def sandbox_uid() -> int:
@@ -86,7 +106,12 @@ def sandbox_uid() -> int:
 
 
 def protect(paths: list[Path]) -> None:
-    """As root, close ``paths`` to other users so a dropped-privilege child cannot read them."""
+    """Close ``paths`` to other users (as root) and make this process non-dumpable.
+
+    A dropped-privilege child then cannot read them, and no child running as the
+    grader's own user can read this process's ``/proc/<pid>/environ`` or ptrace it.
+    """
+    make_undumpable()
     if os.geteuid() != 0:
         return
     for path in paths:
@@ -95,16 +120,282 @@ def protect(paths: list[Path]) -> None:
             path.chmod(mode & ~(stat.S_IRWXO | stat.S_IRWXG))
 
 
-def _count_processes(uid: int) -> int:
-    count = 0
+def _prctl(option: int, value: int) -> bool:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return int(libc.prctl(option, value, 0, 0, 0)) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def make_undumpable() -> None:
+    """Make ``/proc/<this pid>`` root-owned: no same-uid reading of environ, no ptrace."""
+    _prctl(PR_SET_DUMPABLE, 0)
+
+
+# --- detecting the strongest mode -------------------------------------------------------
+
+
+def tool(name: str) -> str | None:
+    """Absolute path of a system tool (sbin included: chroot lives there)."""
+    return shutil.which(name, path=SYSTEM_PATH) or shutil.which(name)
+
+
+def _under(path: str, parent: str) -> bool:
+    return path == parent or path.startswith(parent.rstrip("/") + "/")
+
+
+def _python_binds() -> tuple[str, ...]:
+    """Folders the child's Python needs, at the paths it uses them (symlinks included).
+
+    A folder that holds the solution or the fixtures is never bound.
+    """
+    candidates: list[str] = []
+    for prefix in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix):
+        candidates += [os.path.abspath(prefix), os.path.realpath(prefix)]
+    executable = os.path.realpath(sys.executable)
+    candidates.append(os.path.dirname(os.path.dirname(executable)))
+    secrets = [str(SOLUTION_DIR.resolve()), str(FIXTURES_DIR.resolve())]
+    binds: list[str] = []
+    for path in sorted(set(candidates), key=len):
+        if path in ("/", "") or _under(path, "/usr") or not os.path.isdir(path):
+            continue
+        if any(_under(secret, path) for secret in secrets):
+            continue
+        if not any(_under(path, bound) for bound in binds):
+            binds.append(path)
+    return tuple(binds)
+
+
+def jail_script(
+    root: str, source: str, binds: tuple[str, ...], uid: int | None, limits: Limits
+) -> str:
+    """The shell script that builds the child's root filesystem, then starts ``$@`` in it.
+
+    It runs as (namespace) root inside the new namespaces; every path in it comes from the
+    grader, never from the submission.
+    """
+    q = shlex.quote
+    jail = root.rstrip("/")
+    tmpfs = (
+        f"size={max(4 * limits.file_bytes, 16 << 20)},nr_inodes=4096,"
+        "mode=755,nosuid,nodev"
+    )
+    lines = [
+        "set -e",
+        f"mount -t tmpfs -o {tmpfs} mhsa-jail {q(jail)}",
+        f"cd {q(jail)}",
+        "mkdir -p usr proc dev etc tmp dev/shm ." + JAIL_WORKDIR,
+        "mount --bind -o ro,nosuid,nodev /usr usr",
+    ]
+    for name in ("bin", "sbin", "lib", "lib64", "lib32", "libx32"):
+        host = "/" + name
+        if os.path.islink(host):
+            lines.append(f"ln -s {q(os.readlink(host))} {name}")
+        elif os.path.isdir(host):
+            lines += [
+                f"mkdir -p {name}",
+                f"mount --bind -o ro,nosuid,nodev {host} {name}",
+            ]
+    for path in binds:
+        inside = q("." + path)
+        lines += [
+            f"mkdir -p {inside}",
+            f"mount --bind -o ro,nosuid,nodev {q(path)} {inside}",
+        ]
+    if os.path.isfile("/etc/ld.so.cache"):
+        lines += [
+            ": > etc/ld.so.cache",
+            "mount --bind -o ro /etc/ld.so.cache etc/ld.so.cache",
+        ]
+    for device in JAIL_DEVICES:
+        lines += [f": > dev/{device}", f"mount --bind /dev/{device} dev/{device}"]
+    lines += [
+        "ln -s /proc/self/fd dev/fd",
+        "chmod 1777 tmp dev/shm",
+        "mount -t proc -o nosuid,nodev,noexec proc proc",
+        f"cp {q(source)} .{JAIL_WORKDIR}/{PRIVATE_FILE_NAME}",
+    ]
+    if uid is not None:
+        lines.append(f"chown -R {uid}:{uid} .{JAIL_WORKDIR}")
+    lines.append(f"chmod 700 .{JAIL_WORKDIR}")
+    drop = ["--no-new-privs", "--inh-caps=-all", "--bounding-set=-all"]
+    if uid is not None:
+        drop = [f"--reuid={uid}", f"--regid={uid}", "--clear-groups", *drop]
+    setup = "\n".join(lines)
+    chroot, setpriv = tool("chroot") or "chroot", tool("setpriv") or "setpriv"
+    return (
+        f"PATH={SYSTEM_PATH}\n"
+        f"{{\n{setup}\n}} </dev/null >/dev/null 2>&1 || exit {JAIL_SETUP_FAILED}\n"
+        f"PATH={SCRUBBED_ENV['PATH']}\n"
+        f"exec {q(chroot)} {q(jail)} {q(setpriv)} {' '.join(drop)} -- \"$@\"\n"
+    )
+
+
+def _unshare_prefix(user_namespace: bool) -> tuple[str, ...]:
+    command = [tool("unshare") or "unshare"]
+    if user_namespace:
+        command += ["--user", "--map-root-user"]
+    command += ["--pid", "--fork", "--kill-child", "--net", "--mount", "--ipc", "--uts"]
+    return tuple(command)
+
+
+def _probe(confinement: Confinement) -> str | None:
+    """Start Python with numpy under ``confinement``; None when that works, else why not."""
+    code = "import numpy, os; print('probe-ok', os.getuid())"
+    try:
+        child = ConfinedProcess(
+            b"", [], Limits(), confinement=confinement, python_code=code
+        )
+    except OSError as exc:
+        return f"{type(exc).__name__}: {exc}"
+    try:
+        deadline = time.monotonic() + PROBE_SECONDS
+        while child.exit_status() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        child.kill()
+    text = child.drain.text()
+    if child.exit_status() == 0 and "probe-ok" in text:
+        return None
+    return f"exit status {child.exit_status()}: {text.strip()[-300:]}"
+
+
+@functools.lru_cache(maxsize=1)
+def detect_confinement() -> Confinement:
+    """Probe once which mode works here: jail, then uid (as root), then plain."""
+    is_root = os.geteuid() == 0
+    notes: list[str] = []
+    has_tools = all(tool(t) for t in ("unshare", "setpriv", "mount", "chroot", "sh"))
+    if os.environ.get("MHSA_NO_NAMESPACES") == "1":
+        notes.append("namespaces disabled by MHSA_NO_NAMESPACES=1")
+    elif not has_tools:
+        notes.append("unshare, setpriv, mount or chroot is missing")
+    else:
+        jail = Confinement(is_root, _unshare_prefix(not is_root), "jail")
+        problem = _probe(jail)
+        if problem is None:
+            return jail
+        notes.append(f"jail refused ({problem})")
+    if is_root and tool("setpriv"):
+        uid_mode = Confinement(True, (), "uid", "; ".join(notes))
+        problem = _probe(uid_mode)
+        if problem is None:
+            return uid_mode
+        notes.append(f"uid drop refused ({problem})")
+    plain = Confinement(False, (), "plain", "; ".join(notes))
+    print(
+        f"mhsa sandbox: weakest confinement only ({'; '.join(notes)})",
+        file=sys.stderr,
+    )
+    return plain
+
+
+# --- processes ---------------------------------------------------------------------------
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    """Fields of ``/proc/<pid>/stat`` after the command name (state is first)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as source:
+            raw = source.read()
+    except OSError:
+        return None
+    return raw[raw.rfind(b")") + 2 :].decode("ascii", "replace").split()
+
+
+def children_of(parent: int, zombies: bool = False) -> list[int]:
+    """Processes whose parent is ``parent`` (zombies only when asked)."""
+    found = []
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
+            fields = _stat_fields(int(entry.name))
+            if fields and fields[1] == str(parent) and (zombies or fields[0] != "Z"):
+                found.append(int(entry.name))
+    return found
+
+
+def processes_of(uid: int) -> list[int]:
+    """Live (non-zombie) processes whose real uid is ``uid``."""
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            if entry.stat().st_uid != uid:
+                continue
+        except OSError:
+            continue
+        fields = _stat_fields(int(entry.name))
+        if fields and fields[0] != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def _kill(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def _wait_gone(pid: int, seconds: float) -> bool:
+    """Wait until ``pid`` is a zombie or gone (a namespace's init: its namespace is empty)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        fields = _stat_fields(pid)
+        if fields is None or fields[0] == "Z":
+            return True
+        time.sleep(0.005)
+    return False
+
+
+def _sweep_uid(uid: int) -> None:
+    """Kill every process owned by ``uid`` (it owns nothing but this child's leftovers)."""
+    kill = tool("kill")
+    for _ in range(20):
+        if not processes_of(uid):
+            return
+        command = (
+            [kill, "-9", "-1"]
+            if kill
+            else [sys.executable, "-I", "-S", "-c", "import os; os.kill(-1, 9)"]
+        )
+        subprocess.run(
+            command,
+            user=uid,
+            group=uid,
+            extra_groups=[],
+            check=False,
+            env={},
+            capture_output=True,
+        )
+        time.sleep(0.01)
+
+
+def _remove_files_of(
+    uid: int, bases: tuple[str, ...] = ("/tmp", "/var/tmp", "/dev/shm")
+) -> None:
+    """Delete what ``uid`` left in world-writable folders (the only ones it could write)."""
+    for base in bases:
+        pending = [base]
+        while pending:
+            folder = pending.pop()
             try:
-                if entry.stat().st_uid == uid:
-                    count += 1
+                entries = list(os.scandir(folder))
             except OSError:
                 continue
-    return count
+            for entry in entries:
+                try:
+                    info = entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                if info.st_uid == uid:
+                    if stat.S_ISDIR(info.st_mode):
+                        shutil.rmtree(entry.path, ignore_errors=True)
+                    else:
+                        with contextlib.suppress(OSError):
+                            os.unlink(entry.path)
+                elif stat.S_ISDIR(info.st_mode) and info.st_mode & stat.S_IWOTH:
+                    pending.append(entry.path)
 
 
 class OutputDrain(threading.Thread):
@@ -117,11 +408,12 @@ class OutputDrain(threading.Thread):
         self.total = 0
 
     def run(self) -> None:
-        while chunk := os.read(self.stream.fileno(), 65536):
-            self.total += len(chunk)
-            room = self.cap - len(self.kept)
-            if room > 0:
-                self.kept += chunk[:room]
+        with contextlib.suppress(OSError, ValueError):
+            while chunk := os.read(self.stream.fileno(), 65536):
+                self.total += len(chunk)
+                room = self.cap - len(self.kept)
+                if room > 0:
+                    self.kept += chunk[:room]
 
     def text(self) -> str:
         """What the child printed, decoded leniently and marked when cut."""
@@ -132,89 +424,186 @@ class OutputDrain(threading.Thread):
 
 
 class ConfinedProcess:
-    """One live child running one student's file, and the means to end it for good."""
+    """One live child running one student's file, and the means to end it for good.
 
-    def __init__(self, source: bytes, names: list[str], limits: Limits) -> None:
+    ``request_fd`` (grader -> child, non-blocking) and ``reply_fd`` (child -> grader) carry
+    the frames of ``channel``; the child's stdout and stderr go to ``drain``.
+    """
+
+    def __init__(
+        self,
+        source: bytes,
+        names: list[str],
+        limits: Limits,
+        confinement: Confinement | None = None,
+        python_code: str | None = None,
+    ) -> None:
         self.limits = limits
-        self.confinement = detect_confinement()
+        self.confinement = confinement or detect_confinement()
+        mode = self.confinement.mode
+        make_undumpable()
+        if mode == "plain":
+            _prctl(PR_SET_CHILD_SUBREAPER, 1)
         self.uid = sandbox_uid() if self.confinement.drop_privileges else None
         self.workdir = Path(tempfile.mkdtemp(prefix="mhsa-child-"))
-        private = self.workdir / "work"
-        private.mkdir()
-        (private / PRIVATE_FILE_NAME).write_bytes(source)
-        if self.uid is not None:
-            self.workdir.chmod(0o711)
-            for path in (private, private / PRIVATE_FILE_NAME):
-                os.chown(path, self.uid, self.uid)
+        self._closed = False
+        self._children_before = (
+            set(children_of(os.getpid(), zombies=True)) if mode == "plain" else set()
+        )
+        host_file = self.workdir / PRIVATE_FILE_NAME
+        private = self.workdir
+        if mode == "jail":
+            (self.workdir / "root").mkdir()
+            host_file.write_bytes(source)
+            student_file = f"{JAIL_WORKDIR}/{PRIVATE_FILE_NAME}"
+            cwd = str(self.workdir)
+            home = JAIL_WORKDIR
+            tmp = "/tmp"
+        else:
+            private = self.workdir / "work"
+            private.mkdir()
+            (private / PRIVATE_FILE_NAME).write_bytes(source)
+            if self.uid is not None:
+                self.workdir.chmod(0o711)
+                for path in (private, private / PRIVATE_FILE_NAME):
+                    os.chown(path, self.uid, self.uid)
             private.chmod(0o700)
+            student_file = str(private / PRIVATE_FILE_NAME)
+            cwd = home = tmp = str(private)
         request_read, self.request_fd = os.pipe()
         self.reply_fd, reply_write = os.pipe()
         os.set_blocking(self.request_fd, False)
-        command = [
-            *self.confinement.namespace_prefix,
-            *self._privilege_drop(),
-            sys.executable,
-            "-I",
-            "-B",
-            "-u",
-            "-c",
-            CHILD_SOURCE.read_text(),
-            str(private / PRIVATE_FILE_NAME),
-            json.dumps(names),
-            str(reply_write),
-        ]
+        python = [sys.executable, "-I", "-B", "-u", "-c"]
+        if python_code is None:
+            python += [
+                CHILD_SOURCE.read_text(),
+                student_file,
+                json.dumps(names),
+                str(reply_write),
+            ]
+        else:
+            python.append(python_code)
+        command = [*self.confinement.namespace_prefix]
+        if mode == "jail":
+            script = jail_script(
+                str(self.workdir / "root"),
+                str(host_file),
+                _python_binds(),
+                self.uid,
+                limits,
+            )
+            command += [tool("sh") or "sh", "-c", script, "mhsa-jail", *python]
+        elif self.uid is not None:
+            uid = str(self.uid)
+            command += [
+                tool("setpriv") or "setpriv",
+                f"--reuid={uid}",
+                f"--regid={uid}",
+                "--clear-groups",
+                "--no-new-privs",
+                "--inh-caps=-all",
+                "--bounding-set=-all",
+                "--",
+                *python,
+            ]
+        else:
+            command += python
         nproc = limits.processes
-        if os.geteuid() != 0:
-            nproc += _count_processes(os.geteuid())
-        env = {
-            "PATH": "/usr/bin:/bin",
-            "HOME": str(private),
-            "TMPDIR": str(private),
-            "LANG": "C.UTF-8",
-            "OPENBLAS_NUM_THREADS": "1",
-            "OMP_NUM_THREADS": "1",
-            "MKL_NUM_THREADS": "1",
-        }
-        self.process = subprocess.Popen(
-            command,
-            stdin=request_read,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            pass_fds=(reply_write,),
-            cwd=private,
-            env=env,
-            start_new_session=True,
-            preexec_fn=functools.partial(_apply_rlimits, limits, nproc),
-        )
+        if self.uid is None:  # RLIMIT_NPROC counts every process of the grader's uid
+            nproc += len(processes_of(os.getuid()))
+        env = {**SCRUBBED_ENV, "HOME": home, "TMPDIR": tmp}
+        try:
+            self.process = subprocess.Popen(
+                command,
+                stdin=request_read,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                pass_fds=(reply_write,),
+                cwd=cwd,
+                env=env,
+                start_new_session=True,
+                preexec_fn=functools.partial(_apply_rlimits, limits, nproc),
+            )
+        except BaseException:
+            for fd in (request_read, reply_write, self.request_fd, self.reply_fd):
+                os.close(fd)
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            raise
         os.close(request_read)
         os.close(reply_write)
         assert self.process.stdout is not None
         self.drain = OutputDrain(self.process.stdout, limits.output_bytes)
         self.drain.start()
 
-    def _privilege_drop(self) -> list[str]:
-        if self.uid is None:
-            return []
-        uid = str(self.uid)
-        return ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"]
-
     def kill(self) -> None:
-        """Kill the child's whole process tree, reap it, and remove its folder."""
+        """Kill the child's whole process tree, wait until it is gone, remove its files.
+
+        When this returns no process the submission started is running any more.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        leader = self.process.pid
+        mode = self.confinement.mode
+        inits: list[int] = []
         if self.process.poll() is None:
-            try:
-                os.killpg(self.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            if mode == "jail":
+                # The namespace's init: killing it from outside (it cannot refuse) kills
+                # every process in the namespace, setsid or not; unshare then reaps it.
+                inits = self._namespace_init()
+                for pid in inits:
+                    _kill(pid)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.process.wait(timeout=5)
+            if self.process.poll() is None:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(leader, signal.SIGKILL)
         self.process.wait()
-        if self.uid is not None and not self.confinement.namespace_prefix:
+        for pid in inits:
+            _wait_gone(pid, 10.0)
+        if self.uid is not None and mode == "uid":
             _sweep_uid(self.uid)
+            _remove_files_of(self.uid)
+        if mode == "plain":
+            self._reap_escapees()
         self.drain.join(timeout=2)
         for fd in (self.request_fd, self.reply_fd):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
+        if self.process.stdout is not None:
+            with contextlib.suppress(OSError):
+                self.process.stdout.close()
         shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def _namespace_init(self) -> list[int]:
+        """The first process in the child's namespaces (unshare's only child)."""
+        deadline = time.monotonic() + 2.0
+        while self.process.poll() is None and time.monotonic() < deadline:
+            found = children_of(self.process.pid)
+            if found:
+                return found
+            time.sleep(0.002)  # unshare has not forked yet
+        return []
+
+    def _reap_escapees(self) -> None:
+        """Kill and reap descendants reparented to this subreaper (they escaped the group)."""
+        quiet_rounds = 0
+        for _ in range(200):
+            escaped = (
+                set(children_of(os.getpid(), zombies=True)) - self._children_before
+            )
+            if not escaped:
+                quiet_rounds += 1
+                if quiet_rounds >= 3:
+                    return
+                time.sleep(0.005)
+                continue
+            quiet_rounds = 0
+            for pid in escaped:
+                _kill(pid)
+            for pid in escaped:
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(pid, 0)
 
     def exit_status(self) -> int | None:
         """The child's exit code (negative: killed by that signal), None while it runs."""
@@ -232,18 +621,3 @@ def _apply_rlimits(limits: Limits, nproc: int) -> None:
         (resource.RLIMIT_CORE, 0),
     ):
         resource.setrlimit(which, (value, value))
-
-
-def _sweep_uid(uid: int) -> None:
-    """Kill every process owned by ``uid`` (it owns nothing but this child's leftovers)."""
-    for _ in range(3):
-        subprocess.run(
-            [sys.executable, "-I", "-c", "import os; os.kill(-1, 9)"],
-            user=uid,
-            group=uid,
-            extra_groups=[],
-            check=False,
-            env={},
-        )
-        if _count_processes(uid) == 0:
-            return
