@@ -42,12 +42,13 @@ class ArrayMeta:
     dtype: str | None
     shape: tuple[int, ...] | None
     not_array: str | None = None
-    withheld: bool = False
+    withheld: bool = False  # a dtype off the whitelist: no buffer follows
+    too_large: bool = False  # over the grader's size bound: no buffer follows
 
     @property
     def nbytes(self) -> int:
         """Size of the buffer that follows, zero when none follows (exact, no overflow)."""
-        if self.dtype is None or self.shape is None or self.withheld:
+        if self.dtype is None or self.shape is None or self.withheld or self.too_large:
             return 0
         return math.prod(self.shape) * np.dtype(self.dtype).itemsize
 
@@ -99,9 +100,10 @@ def parse_meta(raw: object) -> ArrayMeta:
     shown = (
         dtype
         if dtype in ACCEPTED_DTYPES
-        else "".join(c for c in dtype[:20] if c.isalnum())
+        else "".join(c for c in dtype[:20] if c.isascii() and c.isalnum())
     )
-    return ArrayMeta(shown, tuple(shape), withheld=withheld)
+    too_large = not withheld and raw.get("too_large") is True
+    return ArrayMeta(shown, tuple(shape), withheld=withheld, too_large=too_large)
 
 
 def read_arrays(
@@ -117,9 +119,14 @@ def read_arrays(
         raise ProtocolViolation(
             f"{total} bytes announced, at most {max_bytes} accepted"
         )
+    for meta in metas:
+        if meta.too_large and meta.dtype is not None and meta.shape is not None:
+            real = math.prod(meta.shape) * np.dtype(meta.dtype).itemsize
+            if real <= max_bytes:
+                raise ProtocolViolation("an array marked too large is not")
     arrays: list[FloatArray | None] = []
     for meta in metas:
-        if meta.nbytes == 0 and (meta.dtype is None or meta.withheld):
+        if meta.nbytes == 0 and (meta.dtype is None or meta.withheld or meta.too_large):
             arrays.append(None)
             continue
         assert meta.dtype is not None and meta.shape is not None

@@ -62,11 +62,12 @@ class Failed:
 
 Outcome = Returned | Raised | Failed
 
-SIGNAL_HINTS = {
+SIGNAL_HINTS: dict[int, str] = {
     signal.SIGXCPU: "it used up its CPU time limit",
     signal.SIGKILL: "it was killed (memory or process limit, or the grader's deadline)",
     signal.SIGSEGV: "it crashed (segmentation fault, often from very deep recursion)",
     signal.SIGXFSZ: "it wrote a file larger than allowed",
+    signal.SIGABRT: "it aborted (often a failed memory allocation inside a library)",
 }
 
 
@@ -79,7 +80,7 @@ def describe_exit(status: int | None) -> str:
             name = signal.Signals(-status).name
         except ValueError:
             name = f"signal {-status}"
-        hint = SIGNAL_HINTS.get(signal.Signals(-status), "") if -status < 65 else ""
+        hint = SIGNAL_HINTS.get(-status, "")
         return f"the process was ended by {name}" + (f": {hint}" if hint else "")
     return f"the process exited with code {status} (os._exit or a crash)"
 
@@ -160,7 +161,9 @@ class StudentModule:
         """Call ``function`` (canonical name) with ``args``; never raises, never hangs.
 
         ``expected_bytes`` bounds what the grader will read back: the size of the
-        expected output; a reply announcing more than 4x that is refused unread.
+        expected output. The child withholds arrays beyond 4x that (their shape still
+        comes back, so feedback names the wrong shape); a reply that sends more anyway
+        is refused unread and its child killed.
         """
         if function in self.hung:
             return self.hung[function]
@@ -179,8 +182,10 @@ class StudentModule:
         if name is None:
             return Failed("missing", _missing_message(function))
         arrays = [a for a in args if isinstance(a, np.ndarray)]
+        max_bytes = max(4 * expected_bytes, 1 << 16)
         header = {
             "function": name,
+            "max_bytes": max_bytes,
             "arrays": [{"dtype": str(a.dtype), "shape": list(a.shape)} for a in arrays],
             "args": [_encode_arg(a, arrays) for a in args],
         }
@@ -193,7 +198,7 @@ class StudentModule:
                 [np.ascontiguousarray(a).tobytes() for a in arrays],
                 deadline,
             )
-            return self._read_reply(deadline, max(4 * expected_bytes, 1 << 16))
+            return self._read_reply(deadline, max_bytes)
         except ChannelTimeout:
             self._stop()
             failure = Failed(
