@@ -8,13 +8,14 @@ OUT ?= out
 SEED ?= 2026
 JOBS ?= 0
 
-.PHONY: help venv test grade fixtures lint clean docs-images
+.PHONY: help venv test grade fixtures lint clean docs-images mutants
 
 help:
 	@echo "make grade [SUBMISSIONS=folder|zip] [OUT=folder] [JOBS=n]   grade submissions"
 	@echo "make test                                                 the kit's own test suite"
 	@echo "make fixtures SEED=n                                      regenerate fixtures for a new term"
 	@echo "make lint                                                 mypy --strict, black, ruff on the kit"
+	@echo "make mutants                                              grade the mutant catalogue, print the matrix"
 	@echo "make docs-images                                          redraw docs/images from the bundled examples"
 
 venv: $(STAMP)
@@ -30,6 +31,9 @@ grade: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+mutants: $(STAMP)
+	$(PY) -m autograder.mutants --jobs 2
 
 fixtures: $(STAMP)
 	$(PY) -m solution.fixtures --seed $(SEED) --out autograder/fixtures

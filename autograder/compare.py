@@ -1,7 +1,10 @@
 """Judge one outcome against one case's expected result, in words a student can act on.
 
-Every message is safe to show: a hidden case's messages never carry its inputs, its
-expected values or its shapes, only what went wrong and the likely cause.
+Every message is safe to show. A public case's message is precise: the case's shapes, the
+largest error and where, which batch elements or heads are wrong. A hidden case's message
+never carries its inputs, expected values, shapes, sizes or indices (nor the text of an
+exception the student's code raised there, which could echo its inputs): only what went
+wrong, in symbols (B, L, D, Lq, dv), and the likely cause.
 """
 
 from __future__ import annotations
@@ -9,11 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from autograder.casebook import Case
 from autograder.channel import FloatArray
 from autograder.config import TOLERANCES
-from autograder.diagnose import diagnose
+from autograder.diagnose import diagnose, diagnose_raised
 from autograder.remote import Failed, Outcome, Raised, Returned
 
 PARAMETERS: dict[str, tuple[str, ...]] = {
@@ -48,10 +52,11 @@ def _shape(shape: tuple[int, ...] | None) -> str:
     )
 
 
-def describe_raised(subject: str, raised: Raised) -> str:
+def describe_raised(subject: str, raised: Raised, show_message: bool = True) -> str:
     """An exception in the student's words: type, message, line.
 
     ``subject`` names who raised it: "`create_qkv`" or "importing your file".
+    ``show_message`` is False on hidden cases, whose exception text could echo inputs.
     """
     if raised.type == "NotImplementedError":
         return f"{subject} is not implemented yet (it raises NotImplementedError)"
@@ -69,8 +74,15 @@ def describe_raised(subject: str, raised: Raised) -> str:
         return (
             f"{subject} ran out of memory (MemoryError: over the memory limit){where}"
         )
-    detail = f": {raised.message}" if raised.message else ""
+    detail = f": {raised.message}" if raised.message and show_message else ""
     return f"{subject} raised {raised.type}{detail}{where}"
+
+
+def _subject(case: Case) -> str:
+    """The function, with the public case's shapes: "`f` on B=2, L=5, D=8, 2 heads"."""
+    if case.visibility == "public":
+        return f"`{case.function}` on {case.description}"
+    return f"`{case.function}`"
 
 
 def judge(case: Case, outcome: Outcome) -> Verdict:
@@ -81,7 +93,14 @@ def judge(case: Case, outcome: Outcome) -> Verdict:
     if case.raises is not None:
         return _judge_raises(case, outcome)
     if isinstance(outcome, Raised):
-        return Verdict(False, describe_raised(f"`{name}`", outcome))
+        subject = f"`{name}`" if outcome.type == "NotImplementedError" else None
+        message = describe_raised(
+            subject or _subject(case), outcome, show_message=case.visibility == "public"
+        )
+        cause = diagnose_raised(case, outcome)
+        if cause:
+            message += f". Likely cause: {cause}"
+        return Verdict(False, message, diagnosis=cause)
     structure = _structure_problem(case, outcome)
     if structure:
         return Verdict(False, structure)
@@ -89,13 +108,26 @@ def judge(case: Case, outcome: Outcome) -> Verdict:
     if verdict.passed and outcome.modified:
         params = PARAMETERS[name]
         which = ", ".join(f"`{params[i]}`" for i in outcome.modified if i < len(params))
-        return Verdict(
-            False,
+        cause = (
             f"`{name}` modified its argument {which} in place; compute into new arrays "
-            "instead (e.g. `x = x - m`, not `x -= m`)",
-            returned=True,
+            "instead (e.g. `x = x - m` or `scores = Q @ K_t * scale`, not `x -= m` or "
+            "`Q *= scale`)"
         )
+        return Verdict(False, cause, diagnosis=cause, returned=True)
     return verdict
+
+
+NO_VALUE_ERROR = (
+    "no ValueError for a head count that does not divide D (or is < 1): check "
+    "`num_heads < 1 or D % num_heads != 0` first and `raise ValueError(...)`"
+)
+RAISE_NOT_ASSERT = (
+    "use `raise ValueError(...)` for a bad head count, not `assert` (an assert raises "
+    "AssertionError, and vanishes under python -O)"
+)
+CHECK_BEFORE_DIVIDING = (
+    "check `num_heads < 1` before dividing by it, and `raise ValueError(...)`"
+)
 
 
 def _judge_raises(case: Case, outcome: Outcome) -> Verdict:
@@ -106,14 +138,26 @@ def _judge_raises(case: Case, outcome: Outcome) -> Verdict:
         f"num_heads={heads}" if case.visibility == "public" else "a bad head count"
     )
     if isinstance(outcome, Raised):
-        got = describe_raised(f"`{case.function}`", outcome)
+        got = describe_raised(
+            f"`{case.function}`", outcome, show_message=case.visibility == "public"
+        )
+        cause = {
+            "AssertionError": RAISE_NOT_ASSERT,
+            "ZeroDivisionError": CHECK_BEFORE_DIVIDING,
+        }.get(outcome.type, NO_VALUE_ERROR)
         return Verdict(
-            False, f"with {context}, {case.raises} was expected; instead {got}"
+            False,
+            f"with {context}, {case.raises} was expected; instead {got}. "
+            f"Likely cause: {cause}",
+            diagnosis=cause,
         )
     return Verdict(
         False,
         f"with {context}, `{case.function}` should raise {case.raises} "
-        "(num_heads must be >= 1 and divide D), but it returned normally",
+        "(num_heads must be >= 1 and divide D), but it returned normally. "
+        f"Likely cause: {NO_VALUE_ERROR}",
+        diagnosis=NO_VALUE_ERROR,
+        returned=isinstance(outcome, Returned),
     )
 
 
@@ -144,58 +188,107 @@ def _structure_problem(case: Case, outcome: Returned) -> str | None:
     return None
 
 
-def _judge_arrays(case: Case, outcome: Returned) -> Verdict:
+def _axis_names(case: Case, rank: int) -> tuple[str, ...]:
+    """What each axis of the expected result means, in the handout's symbols."""
+    if case.function == "scaled_dot_product_attention":
+        leading = tuple(f"batch axis {i} (as in Q)" for i in range(rank - 2))
+        return leading + ("Lq (Q's rows)", "dv (V's last axis)")
+    return ("B (batch)", "L (sequence length)", "D (model width)")
+
+
+def _shape_problem(
+    case: Case, label: str, got: tuple[int, ...], want: tuple[int, ...]
+) -> str:
+    """Which axes are wrong, in symbols; with the numbers on public cases only."""
     public = case.visibility == "public"
+    shown = f" (shape {_shape(got)}, expected {_shape(want)})" if public else ""
+    if len(got) != len(want):
+        layout = (
+            "(..., Lq, dv) with Q's leading axes"
+            if case.function == "scaled_dot_product_attention"
+            else "(B, L, D)"
+        )
+        return f"{label} has the wrong shape{shown}: wrong number of axes; expected {layout}"
+    names = _axis_names(case, len(want))
+    wrong = [names[i] for i, (g, w) in enumerate(zip(got, want)) if g != w]
+    return f"{label} has the wrong shape{shown}: wrong size on axis " + ", ".join(wrong)
+
+
+def _judge_arrays(case: Case, outcome: Returned) -> Verdict:
     labels = ("Q", "K", "V") if len(case.expected) == 3 else ("output",)
     for label, meta, got, want in zip(
         labels, outcome.metas, outcome.values, case.expected
     ):
         if meta.shape != want.shape:
-            shown = (
-                f"{label} has shape {_shape(meta.shape)}, expected {_shape(want.shape)}"
-                if public
-                else f"{label} has the wrong shape (rank {len(meta.shape or ())}, "
-                f"expected rank {want.ndim})"
-            )
-            return _with_diagnosis(case, outcome, f"`{case.function}`: {shown}")
+            wrong = _shape_problem(case, label, meta.shape or (), want.shape)
+            return _with_diagnosis(case, outcome, f"{_subject(case)}: {wrong}")
         if case.check == "shapes":
             continue
         assert got is not None
-        problem = _value_problem(got, want, public)
+        problem, hint = _value_problem(case, got, want)
         if problem:
             return _with_diagnosis(
-                case, outcome, f"`{case.function}`: {label} {problem}"
+                case, outcome, f"{_subject(case)}: {label} {problem}", hint
             )
     return Verdict(True, returned=True)
 
 
-def _value_problem(got: FloatArray, want: FloatArray, public: bool) -> str | None:
+def _value_problem(
+    case: Case, got: FloatArray, want: FloatArray
+) -> tuple[str | None, str | None]:
+    """What is wrong with the numbers, and a hint for when no known mistake explains it."""
+    public = case.visibility == "public"
     finite = np.isfinite(got)
     if not finite.all():
         bad = int((~finite).sum())
-        return (
-            f"contains NaN or inf ({bad} of {got.size} values); with large scores exp() "
-            "overflows: subtract each row's maximum before exponentiating"
+        count = f" ({bad} of {got.size} values)" if public else ""
+        hint = (
+            "with scores this large exp() overflows: subtract each row's maximum "
+            "before exponentiating"
+            if case.check == "stability"
+            else "look for a division by zero or an exp() that overflows"
         )
+        return f"contains NaN or inf{count}", hint
     rtol, atol = TOLERANCES[str(got.dtype)]
     close = np.isclose(got, want, rtol=rtol, atol=atol)
     if close.all():
-        return None
+        return None, None
     wrong = int((~close).sum())
     if not public:
-        return f"values differ from the expected result ({wrong} of {got.size} values)"
+        extent = "in every value" if wrong == got.size else "in some values"
+        return f"values differ from the expected result ({extent})", None
     error = np.abs(got.astype(np.float64) - want)
     where = np.unravel_index(int(np.argmax(error)), error.shape)
     index = tuple(int(i) for i in where)
     return (
         f"values differ in {wrong} of {got.size} places; the largest error is "
         f"{float(error[where]):.3g} at index {index} (expected {float(want[where]):.6g}, "
-        f"got {float(got[where]):.6g})"
-    )
+        f"got {float(got[where]):.6g})" + _pattern(case, ~close)
+    ), None
 
 
-def _with_diagnosis(case: Case, outcome: Returned, message: str) -> Verdict:
+def _pattern(case: Case, wrong: npt.NDArray[np.bool_]) -> str:
+    """Where the wrong values sit (public cases): some batch elements, some heads."""
+    notes = []
+    if wrong.ndim >= 3 and wrong.shape[0] > 1:
+        bad = [i for i in range(wrong.shape[0]) if wrong[i].any()]
+        if len(bad) < wrong.shape[0]:
+            notes.append(f"only batch element(s) {bad} are wrong")
+    heads = case.args[-1]
+    if case.function == "multi_head_attention" and isinstance(heads, int) and heads > 1:
+        width = wrong.shape[-1] // heads
+        bad = [h for h in range(heads) if wrong[..., h * width : (h + 1) * width].any()]
+        if len(bad) < heads:
+            notes.append(f"only head(s) {bad} of {heads} (column blocks) are wrong")
+    return "; " + "; ".join(notes) if notes else ""
+
+
+def _with_diagnosis(
+    case: Case, outcome: Returned, message: str, hint: str | None = None
+) -> Verdict:
     cause = diagnose(case, outcome.values, [m.shape for m in outcome.metas])
     if cause:
         message += f". Likely cause: {cause}"
+    elif hint:
+        message += f" ({hint})"
     return Verdict(False, message, diagnosis=cause, returned=True)

@@ -13,6 +13,7 @@ import pytest
 from autograder.casebook import Case
 from autograder.compare import describe_raised
 from autograder.config import CASES_DIR, Limits
+from autograder.diagnose import review
 from autograder.plugin import CaseResult, GradingPlugin
 from autograder.remote import Failed, Raised, StudentModule
 from autograder.rubric import Rubric
@@ -83,7 +84,7 @@ def grade(
     internal = list(plugin.internal_errors)
     if exit_code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         internal.append(f"pytest exited with {exit_code!r}")
-    items = score_items(rubric, plugin.results)
+    items = score_items(rubric, review(cases, plugin.results))
     status, message = _status(static, module)
     if internal:
         status = "internal_error"

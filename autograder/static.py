@@ -225,14 +225,17 @@ def typing_problems(report: StaticReport) -> list[str]:
         missing = report.unannotated.get(canonical, [])
         if missing:
             name = report.defined[canonical]
-            problems.append(f"`{name}` lacks annotations on {', '.join(missing)}")
+            problems.append(
+                f"`{name}` lacks type annotations on {', '.join(missing)} (annotate "
+                "every parameter and the return, e.g. `Q: np.ndarray` and `-> np.ndarray`)"
+            )
     if report.mypy_errors is None:
         problems.append("mypy could not check the file")
     elif report.mypy_errors:
         shown = report.mypy_errors[:5]
         more = len(report.mypy_errors) - len(shown)
         problems.append(
-            "mypy reports: "
+            "mypy reports a type error (run `mypy mhsa.py` to see it): "
             + "; ".join(shown)
             + (f" (and {more} more)" if more else "")
         )
