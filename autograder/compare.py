@@ -144,11 +144,12 @@ def _judge_raises(case: Case, outcome: Outcome) -> Verdict:
         cause = {
             "AssertionError": RAISE_NOT_ASSERT,
             "ZeroDivisionError": CHECK_BEFORE_DIVIDING,
+            "NotImplementedError": None,
         }.get(outcome.type, NO_VALUE_ERROR)
+        because = f". Likely cause: {cause}" if cause else ""
         return Verdict(
             False,
-            f"with {context}, {case.raises} was expected; instead {got}. "
-            f"Likely cause: {cause}",
+            f"with {context}, {case.raises} was expected; instead {got}{because}",
             diagnosis=cause,
         )
     return Verdict(
