@@ -1,19 +1,26 @@
-"""Find submissions: a folder of ``<id>.py``, a folder per student, or a zip of either.
+"""Find submissions: a folder of ``<id>.py``, a folder per student, a zip of either, or
+Gradescope's "Export Submissions" (zip or unpacked folder).
 
 Whatever the layout, every submission found becomes one ``Submission`` (a row in the
-gradebook), including folders that hold no usable file: those carry a ``problem``.
+gradebook), including folders that hold no usable file: those carry a ``problem``. A
+Gradescope export is recognised by its ``submission_metadata.yml``: each ``submission_<id>/``
+folder is one submission, and the metadata names its submitters for the gradebook.
 """
 
 from __future__ import annotations
 
 import re
 import shutil
+import sys
 import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 PREFERRED_NAME = "mhsa.py"
+GRADESCOPE_METADATA = "submission_metadata.yml"
 MAX_FILE_BYTES = 512 << 10
 MAX_ZIP_BYTES = 256 << 20
 MAX_ZIP_MEMBERS = 20_000
@@ -78,21 +85,66 @@ def from_folder(root: Path, students: dict[str, str] | None = None) -> list[Subm
                 Submission(safe_id(entry.stem), entry.name, source, "", problem)
             )
         elif entry.is_dir():
-            path, problem = pick_file(entry)
-            source, file_name = b"", ""
-            if path is not None:
-                source, problem = _read(path)
-                file_name = path.name
             found.append(
-                Submission(
-                    safe_id(entry.name),
-                    file_name,
-                    source,
-                    students.get(entry.name, ""),
-                    problem,
+                from_student_folder(
+                    entry, safe_id(entry.name), students.get(entry.name, "")
                 )
             )
     return _unique(found)
+
+
+def from_student_folder(
+    folder: Path, submission_id: str, student: str = ""
+) -> Submission:
+    """One student's folder (any layout inside) as one submission."""
+    path, problem = pick_file(folder)
+    source, file_name = b"", ""
+    if path is not None:
+        source, problem = _read(path)
+        file_name = path.name
+    return Submission(submission_id, file_name, source, student, problem)
+
+
+def _person(entry: object) -> str:
+    """``Name <email>`` for one submitter record of Gradescope's metadata."""
+    if not isinstance(entry, dict):
+        return ""
+    name, email = (
+        " ".join(str(entry.get(key) or "").split()) for key in (":name", ":email")
+    )
+    name = "".join(c for c in name if c.isprintable())
+    email = "".join(c for c in email if c.isprintable())
+    if name and email:
+        return f"{name} <{email}>"
+    return name or email
+
+
+def gradescope_students(metadata: Path) -> dict[str, str]:
+    """Folder name -> its submitters (``Name <email>``, ``; ``-separated for a group).
+
+    Gradescope's export metadata maps each ``submission_<id>`` folder to a record whose
+    ``:submitters:`` list holds ``:name:``, ``:sid:`` and ``:email:``. It is read with
+    ``yaml.safe_load`` only; unreadable metadata costs the student column, never a grade.
+    """
+    try:
+        data = yaml.safe_load(metadata.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        print(
+            f"warning: {metadata.name} could not be read ({type(exc).__name__}); "
+            "the gradebook's student column stays empty",
+            file=sys.stderr,
+        )
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    students: dict[str, str] = {}
+    for folder, record in data.items():
+        submitters = record.get(":submitters") if isinstance(record, dict) else None
+        if not isinstance(submitters, list):
+            continue
+        people = [_person(entry) for entry in submitters]
+        students[str(folder)] = "; ".join(p for p in people if p)
+    return students
 
 
 def _unique(found: list[Submission]) -> list[Submission]:
@@ -151,6 +203,9 @@ def discover(source: Path) -> list[Submission]:
         return [Submission(safe_id(source.stem), source.name, data, "", problem)]
     if not source.is_dir():
         raise FileNotFoundError(f"no folder, .zip or .py at {source}")
+    metadata = source / GRADESCOPE_METADATA
+    if metadata.is_file():
+        return from_folder(source, gradescope_students(metadata))
     return from_folder(source)
 
 

@@ -1,0 +1,300 @@
+"""Build the kit's deliveries: the Gradescope autograder, the student handout and the Otter
+export. ``python -m autograder.package {autograder,handout,otter} [--out ZIP]``, which
+``make autograder``, ``make handout`` and ``make otter`` call.
+
+Each builder lists what goes in, from the checkout; nothing else is picked up. The kit's own
+zips are reproducible (sorted entries, fixed timestamps): the same sources give the same
+bytes. None of them holds the reference solution. Only the Gradescope autograder holds the
+hidden fixtures; the Otter export holds their inputs but, instead of their expected values,
+the digests described in ``otter/checks.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from autograder.config import (
+    FIXTURES_DIR,
+    FUNCTION_ALIASES,
+    KIT_ROOT,
+    MYPY_CONFIG,
+    PACKAGE_DIR,
+    RUBRIC_FILE,
+    TOLERANCES,
+)
+from autograder.rubric import RubricItem, load_rubric
+
+DIST_DIR = KIT_ROOT / "dist"
+GRADESCOPE_DIR = KIT_ROOT / "gradescope"
+STUDENT_DIR = KIT_ROOT / "student"
+OTTER_DIR = KIT_ROOT / "otter"
+PYPROJECT = KIT_ROOT / "pyproject.toml"
+HANDOUT_FOLDER = "mhsa-assignment"
+OTTER_PACKAGE = "mhsa_otter"
+OTTER_PINS = ("numpy", "mypy", "black")  # what the Otter checks import or run
+OTTER_PYTHON = "3.10"
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+SKIPPED_PARTS = ("__pycache__", ".mypy_cache", ".pytest_cache", ".cache")
+
+Member = tuple[str, bytes, int]  # path inside the zip, content, permission bits
+
+
+def write_zip(out: Path, members: list[Member]) -> Path:
+    """Write ``members`` in name order with fixed timestamps (a reproducible zip)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(out.name + ".partial")
+    with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data, mode in sorted(members):
+            info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
+            info.external_attr = (0o100000 | mode) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, data)
+    partial.replace(out)
+    return out
+
+
+def _file(name: str, path: Path) -> Member:
+    mode = 0o755 if os.access(path, os.X_OK) else 0o644
+    return name, path.read_bytes(), mode
+
+
+def _shipped(path: Path) -> bool:
+    """A source file of the package, not a cache or an editor's leftover."""
+    relative = path.relative_to(PACKAGE_DIR).parts
+    return (
+        path.is_file()
+        and not any(part in SKIPPED_PARTS or part.startswith(".") for part in relative)
+        and path.suffix not in (".pyc", ".pyo", ".orig", ".rej", ".swp")
+        and not path.name.endswith("~")
+    )
+
+
+def autograder_members() -> list[Member]:
+    """Gradescope's zip: setup.sh and run_autograder at the root, the engine, its cases,
+    fixtures and rubric, and pyproject.toml for the pins; no solution, no venv, no tests.
+    """
+    members = [
+        _file("setup.sh", GRADESCOPE_DIR / "setup.sh"),
+        _file("run_autograder", GRADESCOPE_DIR / "run_autograder"),
+        _file("pyproject.toml", PYPROJECT),
+    ]
+    for path in sorted(PACKAGE_DIR.rglob("*")):
+        if _shipped(path):
+            members.append(_file(f"autograder/{path.relative_to(PACKAGE_DIR)}", path))
+    return members
+
+
+def handout_members() -> list[Member]:
+    """The student's zip: skeleton, README, self-check, public fixtures, rubric."""
+    files = {
+        "mhsa.py": STUDENT_DIR / "mhsa.py",
+        "README.md": STUDENT_DIR / "README.md",
+        "check.py": STUDENT_DIR / "check.py",
+        "fixtures/public.json": FIXTURES_DIR / "public.json",
+        "rubric.json": RUBRIC_FILE,
+    }
+    return [_file(f"{HANDOUT_FOLDER}/{name}", path) for name, path in files.items()]
+
+
+# --- Otter ------------------------------------------------------------------------------
+
+
+def pins(names: tuple[str, ...]) -> list[str]:
+    """``name==version`` for ``names``, read from pyproject.toml (the one place for pins)."""
+    found = dict(
+        (name.lower(), version)
+        for name, version in re.findall(
+            r'"([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?==([^"]+)"', PYPROJECT.read_text()
+        )
+    )
+    missing = [name for name in names if name not in found]
+    if missing:
+        raise SystemExit(f"pyproject.toml pins none of: {', '.join(missing)}")
+    return [f"{name}=={found[name]}" for name in names]
+
+
+def otter_checks() -> ModuleType:
+    """``otter/checks.py``, loaded to share its cell arithmetic with the export."""
+    spec = importlib.util.spec_from_file_location(
+        "mhsa_otter_checks", OTTER_DIR / "checks.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def hidden_cells(
+    checks: ModuleType, case_id: str, arrays: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Per expected array: shape, cell width, centring offsets and the cells' digest.
+
+    A value passes within ``half_width = atol + rtol * max|expected|`` (the kit's float64
+    tolerance at the array's largest value) of the expected one.
+    """
+    rtol, atol = TOLERANCES["float64"]
+    cells = []
+    for index, raw in enumerate(arrays):
+        values = [float(v) for v in raw["data"]]
+        width = 2 * (atol + rtol * max(abs(v) for v in values))
+        offsets: list[float] = checks.centring_offsets(values, width)
+        digest: str = checks.cell_digest(values, offsets, width, f"{case_id}:{index}")
+        cells.append(
+            {
+                "shape": raw["shape"],
+                "width": width,
+                "offsets": offsets,
+                "digest": digest,
+            }
+        )
+    return cells
+
+
+def otter_cases(checks: ModuleType) -> dict[str, Any]:
+    """The data the Otter checks read: public cases whole, hidden ones without answers."""
+    exported = []
+    for visibility in ("public", "hidden"):
+        fixture = json.loads((FIXTURES_DIR / f"{visibility}.json").read_text())
+        for raw in fixture["cases"]:
+            spec = {
+                key: raw[key]
+                for key in ("id", "item", "function", "description", "args")
+            }
+            spec["visibility"] = visibility
+            expected = raw["expected"]
+            if visibility == "public" or "raises" in expected:
+                spec["expected"] = expected
+            elif raw["item"].endswith(".shapes"):
+                spec["expected"] = {"shapes": [a["shape"] for a in expected["arrays"]]}
+            else:
+                cells = hidden_cells(checks, raw["id"], expected["arrays"])
+                spec["expected"] = {"cells": cells}
+            if visibility == "hidden":
+                spec["description"] = ""  # the kit never shows a hidden case's shapes
+            exported.append(spec)
+    return {
+        "format": 1,
+        "aliases": {name: list(names) for name, names in FUNCTION_ALIASES.items()},
+        "tolerances": {dtype: list(pair) for dtype, pair in TOLERANCES.items()},
+        "mypy_config": MYPY_CONFIG.read_text(),
+        "cases": exported,
+    }
+
+
+def otter_test_file(item: RubricItem, case_ids: list[tuple[str, bool]]) -> str:
+    """One Otter test file per rubric item: its points, one test case per kit case."""
+    lines = [
+        f'"""Otter test for the rubric item {item.id} (generated by autograder/package.py)."""',
+        "",
+        "from otter.test_files import test_case",
+        "",
+        f"from {OTTER_PACKAGE} import check_case, check_formatting, check_typing",
+        "",
+        "OK_FORMAT = False",
+        f"name = {item.id!r}",
+        f"points = {item.points!r}",
+        "all_or_nothing = False",
+    ]
+    if item.id in ("typing", "formatting"):
+        lines += [
+            "",
+            "",
+            f"@test_case(name={item.title!r}, hidden=False)",
+            f"def {item.id}(env):",
+            f"    check_{item.id}(env)",
+        ]
+    for index, (case_id, hidden) in enumerate(case_ids, start=1):
+        lines += [
+            "",
+            "",
+            f"@test_case(name={case_id!r}, hidden={hidden})",
+            f"def case_{index}(env):",
+            f"    check_case(env, {case_id!r})",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def otter_sources(folder: Path) -> None:
+    """Lay out an Otter assignment in ``folder``: tests/, the checks package, config, pins."""
+    checks = otter_checks()
+    cases = otter_cases(checks)
+    tests = folder / "tests"
+    tests.mkdir()
+    for index, item in enumerate(load_rubric().items, start=1):
+        mine = [
+            (c["id"], c["visibility"] == "hidden")
+            for c in cases["cases"]
+            if c["item"] == item.id
+        ]
+        name = f"{index:02d}_{item.id.replace('.', '_')}.py"
+        (tests / name).write_text(otter_test_file(item, mine))
+    package = folder / OTTER_PACKAGE
+    package.mkdir()
+    shutil.copy(OTTER_DIR / "checks.py", package / "__init__.py")
+    (package / "cases.json").write_text(json.dumps(cases, separators=(",", ":")))
+    shutil.copy(OTTER_DIR / "otter_config.json", folder / "otter_config.json")
+    (folder / "requirements.txt").write_text("\n".join(pins(OTTER_PINS)) + "\n")
+
+
+def build_otter(out: Path) -> Path:
+    """``otter generate`` on the laid-out assignment (otter-grader must be installed)."""
+    out = out.resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="mhsa-otter-build-") as folder:
+        otter_sources(Path(folder))
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        command = [sys.executable, "-m", "otter", "generate"]
+        command += ["--python-version", OTTER_PYTHON, "--output-path", str(out)]
+        done = subprocess.run(
+            [*command, OTTER_PACKAGE],
+            cwd=folder,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    if done.returncode != 0:
+        raise SystemExit(
+            "otter generate failed (is otter-grader installed? pip install '.[otter]'):\n"
+            + (done.stderr or done.stdout)[-3000:]
+        )
+    return out
+
+
+BUILDERS: dict[str, tuple[str, Callable[[Path], Path]]] = {
+    "autograder": ("autograder.zip", lambda out: write_zip(out, autograder_members())),
+    "handout": ("student.zip", lambda out: write_zip(out, handout_members())),
+    "otter": ("otter-autograder.zip", build_otter),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Build one delivery and say where it went."""
+    parser = argparse.ArgumentParser(prog="python -m autograder.package")
+    parser.add_argument("delivery", choices=sorted(BUILDERS))
+    parser.add_argument("--out", type=Path, help="default: dist/<delivery's zip name>")
+    args = parser.parse_args(argv)
+    default_name, build = BUILDERS[args.delivery]
+    out: Path = build(args.out or DIST_DIR / default_name)
+    with zipfile.ZipFile(out) as archive:
+        count = len(archive.infolist())
+    print(f"wrote {out} ({count} files, {out.stat().st_size // 1024} KiB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

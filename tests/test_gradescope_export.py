@@ -1,0 +1,134 @@
+"""Grading Gradescope's "Export Submissions" zip: each ``submission_<id>/`` folder is graded
+and the gradebook's student column names its submitters from ``submission_metadata.yml``.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from autograder.config import KIT_ROOT
+from autograder.discover import discover, gradescope_students
+from tests.conftest import EXAMPLES, REFERENCE, TEST_LIMITS
+
+# The shape of Gradescope's metadata: Ruby symbols as keys, one record per folder.
+METADATA = """\
+submission_1001:
+  :submitters:
+  - :name: Ada Lovelace
+    :sid: '100'
+    :email: ada@example.edu
+  :created_at: 2024-05-17 23:58:01.123456000 -07:00
+  :score: 7.5
+  :history: []
+submission_1002:
+  :submitters:
+  - :name: Alan Turing
+    :sid: '200'
+    :email: alan@example.edu
+  - :name: Grace Hopper
+    :sid: '201'
+    :email: grace@example.edu
+  :created_at: 2024-05-17 22:10:00.000000000 -07:00
+  :score:
+submission_1003:
+  :submitters:
+  - :name: "Edsger\\tDijkstra"
+    :sid: '300'
+"""
+
+
+def export_folder(root: Path) -> Path:
+    """An unpacked export: metadata, a correct, a skeleton (group) and an empty submission."""
+    folder = root / "assignment_4242_export"
+    (folder / "submission_1001").mkdir(parents=True)
+    (folder / "submission_1001" / "mhsa.py").write_text(REFERENCE.read_text())
+    (folder / "submission_1002" / "work").mkdir(parents=True)
+    (folder / "submission_1002" / "work" / "attention.py").write_text(
+        (EXAMPLES / "skeleton.py").read_text()
+    )
+    (folder / "submission_1003").mkdir()
+    (folder / "submission_1003" / "answers.txt").write_text("no code\n")
+    (folder / "submission_metadata.yml").write_text(METADATA)
+    return folder
+
+
+def export_zip(root: Path) -> Path:
+    """The export as Gradescope hands it out: one zip with one top folder."""
+    folder = export_folder(root / "unpacked")
+    archive = root / "submissions.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for path in sorted(folder.rglob("*")):
+            zipped.write(path, path.relative_to(folder.parent))
+    return archive
+
+
+def test_metadata_names_every_submitter_with_email(tmp_path: Path) -> None:
+    metadata = tmp_path / "submission_metadata.yml"
+    metadata.write_text(METADATA)
+    assert gradescope_students(metadata) == {
+        "submission_1001": "Ada Lovelace <ada@example.edu>",
+        "submission_1002": "Alan Turing <alan@example.edu>; Grace Hopper <grace@example.edu>",
+        "submission_1003": "Edsger Dijkstra",
+    }
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "submission_1: !!python/object/apply:os.system ['true']\n",
+        "{unclosed: [\n",
+        "- just\n- a list\n",
+    ],
+)
+def test_unsafe_or_odd_metadata_costs_only_the_student_column(
+    tmp_path: Path, text: str
+) -> None:
+    metadata = tmp_path / "submission_metadata.yml"
+    metadata.write_text(text)
+    assert gradescope_students(metadata) == {}
+
+
+def test_unpacked_export_folder_is_read_like_the_zip(tmp_path: Path) -> None:
+    found = {s.id: s for s in discover(export_folder(tmp_path))}
+    assert set(found) == {"submission_1001", "submission_1002", "submission_1003"}
+    assert found["submission_1001"].file_name == "mhsa.py"
+    assert found["submission_1002"].file_name == "attention.py"
+    assert found["submission_1003"].problem == "no .py file was submitted"
+    assert found["submission_1002"].student.startswith("Alan Turing")
+
+
+def test_grading_an_export_zip_fills_the_gradebook_student_column(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "out"
+    env = {**os.environ, "MHSA_CALL_SECONDS": str(TEST_LIMITS.call_seconds)}
+    done = subprocess.run(
+        [sys.executable, "-m", "autograder", "grade", str(export_zip(tmp_path))]
+        + ["--out", str(out), "--jobs", "2", "--quiet"],
+        cwd=KIT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    with (out / "gradebook.csv").open() as source:
+        rows = {row["submission"]: row for row in csv.DictReader(source)}
+    assert rows["submission_1001"]["student"] == "Ada Lovelace <ada@example.edu>"
+    assert rows["submission_1001"]["score"] == "10"
+    assert rows["submission_1002"]["student"] == (
+        "Alan Turing <alan@example.edu>; Grace Hopper <grace@example.edu>"
+    )
+    assert rows["submission_1002"]["score"] == "0"
+    assert rows["submission_1003"]["status"] == "no_file"
+    for submission in rows:
+        assert (out / submission / "results.json").is_file()
+        assert (out / submission / "feedback.md").is_file()

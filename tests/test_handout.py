@@ -1,0 +1,143 @@
+"""The student handout zip (``make handout``): what it holds, what it must never hold, and
+its self-check run the way a student runs it, from the unpacked folder."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy
+import pytest
+
+from autograder.config import FIXTURES_DIR, RUBRIC_FILE
+from autograder.package import HANDOUT_FOLDER
+from autograder.package import main as build
+from tests.conftest import EXAMPLES, REFERENCE
+
+STUDENT_FILES = {
+    "mhsa.py",
+    "README.md",
+    "check.py",
+    "fixtures/public.json",
+    "rubric.json",
+}
+# Runs check.py with nothing importable but the standard library and numpy (-S: no site).
+ONLY_NUMPY = """
+import runpy, sys
+sys.path.append({numpy_home!r})
+sys.argv = ["check.py", *sys.argv[1:]]
+runpy.run_path("check.py", run_name="__main__")
+"""
+
+
+@pytest.fixture(scope="module")
+def handout(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """dist/student.zip, built as ``make handout`` builds it."""
+    out = tmp_path_factory.mktemp("dist") / "student.zip"
+    assert build(["handout", "--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def members(handout: Path) -> dict[str, bytes]:
+    """Every file of the handout, by path inside the zip."""
+    with zipfile.ZipFile(handout) as archive:
+        return {
+            i.filename: archive.read(i) for i in archive.infolist() if not i.is_dir()
+        }
+
+
+@pytest.fixture
+def unpacked(handout: Path, tmp_path: Path) -> Path:
+    """The handout unpacked as a student would, in a fresh folder."""
+    with zipfile.ZipFile(handout) as archive:
+        archive.extractall(tmp_path)
+    return tmp_path / HANDOUT_FOLDER
+
+
+@pytest.fixture(scope="module")
+def numpy_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder holding only numpy (links to the installed package and its libraries)."""
+    home = tmp_path_factory.mktemp("only-numpy")
+    installed = Path(numpy.__file__).parent
+    for entry in installed.parent.iterdir():
+        if entry.name == "numpy" or entry.name.startswith("numpy.libs"):
+            (home / entry.name).symlink_to(entry)
+    return home
+
+
+def self_check(
+    folder: Path, numpy_home: Path | None, *args: str
+) -> subprocess.CompletedProcess[str]:
+    """``python check.py`` in ``folder``; with ``numpy_home``, numpy is all there is."""
+    if numpy_home is None:
+        command = [sys.executable, "check.py", *args]
+    else:
+        code = ONLY_NUMPY.format(numpy_home=str(numpy_home))
+        command = [sys.executable, "-S", "-c", code, *args]
+    return subprocess.run(
+        command, cwd=folder, capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+def test_handout_holds_exactly_the_student_files(members: dict[str, bytes]) -> None:
+    assert set(members) == {f"{HANDOUT_FOLDER}/{name}" for name in STUDENT_FILES}
+
+
+def test_handout_holds_no_solution_hidden_fixtures_or_grader_internals(
+    members: dict[str, bytes],
+) -> None:
+    names = " ".join(members)
+    for word in ("solution", "hidden", "autograder", "sandbox", "MANIFEST", "cases"):
+        assert word not in names
+    hidden = json.loads((FIXTURES_DIR / "hidden.json").read_text())
+    some_hidden_values = [
+        repr(case["expected"]["arrays"][0]["data"][0])
+        for case in hidden["cases"]
+        if "arrays" in case["expected"]
+    ]
+    reference_body = REFERENCE.read_bytes()
+    for name, data in members.items():
+        text = data.decode("utf-8")
+        assert data != reference_body, name
+        assert "hidden-" not in text, name
+        for value in some_hidden_values:
+            assert value not in text, f"{name} holds hidden value {value}"
+
+
+def test_handout_fixtures_and_rubric_are_the_graders_public_ones(
+    members: dict[str, bytes],
+) -> None:
+    public = members[f"{HANDOUT_FOLDER}/fixtures/public.json"]
+    assert public == (FIXTURES_DIR / "public.json").read_bytes()
+    assert members[f"{HANDOUT_FOLDER}/rubric.json"] == RUBRIC_FILE.read_bytes()
+
+
+def test_self_check_on_the_skeleton_with_only_numpy_lists_failures_and_zero_points(
+    unpacked: Path, numpy_home: Path
+) -> None:
+    done = self_check(unpacked, numpy_home)
+    assert done.returncode == 1, done.stderr
+    out = done.stdout
+    public = json.loads((unpacked / "fixtures/public.json").read_text())["cases"]
+    assert out.count(":( ") >= len(public)
+    assert "not implemented yet" in out or "NotImplementedError" in out
+    assert "mypy not run" in out  # mypy is not installed here
+    assert re.search(r"total\s+0\.00 / 10\.00", out), out
+
+
+def test_self_check_on_a_correct_file_passes_every_public_check(
+    unpacked: Path, numpy_home: Path
+) -> None:
+    (unpacked / "mhsa.py").write_text((EXAMPLES / "correct.py").read_text())
+    bare = self_check(unpacked, numpy_home)
+    assert bare.returncode == 0, bare.stdout + bare.stderr
+    assert ":( " not in bare.stdout
+    with_mypy = self_check(unpacked, None)
+    assert with_mypy.returncode == 0, with_mypy.stdout + with_mypy.stderr
+    assert ":) mypy reports no error" in with_mypy.stdout
+    assert re.search(r"total\s+10\.00 / 10\.00", with_mypy.stdout), with_mypy.stdout
