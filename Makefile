@@ -8,7 +8,7 @@ OUT ?= out
 SEED ?= 2026
 JOBS ?= 0
 
-.PHONY: help venv test grade fixtures lint clean docs-images mutants
+.PHONY: help venv test grade fixtures lint clean docs-images mutants autograder handout otter
 
 help:
 	@echo "make grade [SUBMISSIONS=folder|zip] [OUT=folder] [JOBS=n]   grade submissions"
@@ -17,6 +17,9 @@ help:
 	@echo "make lint                                                 mypy --strict, black, ruff on the kit"
 	@echo "make mutants                                              grade the mutant catalogue, print the matrix"
 	@echo "make docs-images                                          redraw docs/images from the bundled examples"
+	@echo "make autograder                                           dist/autograder.zip for Gradescope"
+	@echo "make handout                                              dist/student.zip for students"
+	@echo "make otter                                                dist/otter-autograder.zip (otter generate)"
 
 venv: $(STAMP)
 
@@ -47,6 +50,15 @@ docs-images: $(STAMP)
 	@tmp=$$(mktemp -d) && $(PY) -m autograder grade examples/submissions --out $$tmp --quiet \
 		&& mkdir -p docs/images && cp $$tmp/summary-scores.png $$tmp/summary-items.png docs/images/ \
 		&& rm -rf $$tmp && echo "docs/images/summary-scores.png, docs/images/summary-items.png"
+
+autograder: $(STAMP)
+	$(PY) -m autograder.package autograder --out dist/autograder.zip
+
+handout: $(STAMP)
+	$(PY) -m autograder.package handout --out dist/student.zip
+
+otter: $(STAMP)
+	$(PY) -m autograder.package otter --out dist/otter-autograder.zip
 
 clean:
 	rm -rf $(VENV) out dist build *.egg-info

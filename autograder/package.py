@@ -252,13 +252,17 @@ def otter_sources(folder: Path) -> None:
 
 def build_otter(out: Path) -> Path:
     """``otter generate`` on the laid-out assignment (otter-grader must be installed)."""
-    out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="mhsa-otter-build-") as folder:
         otter_sources(Path(folder))
         env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
         command = [sys.executable, "-m", "otter", "generate"]
-        command += ["--python-version", OTTER_PYTHON, "--output-path", str(out)]
+        command += [
+            "--python-version",
+            OTTER_PYTHON,
+            "--output-path",
+            str(out.resolve()),
+        ]
         done = subprocess.run(
             [*command, OTTER_PACKAGE],
             cwd=folder,
