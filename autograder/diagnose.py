@@ -4,8 +4,10 @@ Each variant is the correct computation with one misconception switched on. When
 student's output matches a variant's output on the same case (within tolerance), the
 variant's explanation is the diagnosis. An exception is read the same way: numpy's own
 error texts point at a handful of classic mistakes. A last pass looks across cases (right
-on the assignment's example, wrong elsewhere). Variants run only here, never in the child,
-and every explanation is a fixed sentence: it mentions no case's data or shape.
+on the assignment's example and wrong elsewhere, right in 3-D and wrong in 4-D, or a
+multi-head failure inherited from a helper's diagnosed mistake). Variants run only here,
+never in the child, and every explanation is a fixed sentence: it mentions no case's data
+or shape. docs/diagnosis.md lists them and the mutant catalogue that proves them.
 """
 
 from __future__ import annotations
@@ -36,9 +38,8 @@ class Mistake:
 
     # given | none | inverted | squared | model_dim | own_dk | after_softmax | example
     scale: str = "given"
-    softmax: str = (
-        "last"  # last | columns | matrix | everything | no_keepdims | unstable
-    )
+    # last | columns | matrix | everything | no_keepdims | unstable
+    softmax: str = "last"
     returns_weights: bool = False
     kt_all_axes: bool = False
     split: str = "transpose"  # transpose | reshape_only | no_swap | interleaved | none
@@ -160,9 +161,9 @@ def multi_head(
     out = attention(split(q), split(k), split(v), scale, mistake, dim)  # (B, h, L, hd)
     if mistake.returns_weights:
         return out
-    if mistake.split in ("no_swap", "reshape_only") or mistake.merge == "reshape_only":
+    if mistake.split == "no_swap" or mistake.merge == "reshape_only":
         merged = out.reshape(batch, length, dim)
-    elif mistake.merge == "interleaved" or mistake.split == "interleaved":
+    elif mistake.merge == "interleaved":
         merged = out.transpose(0, 2, 3, 1).reshape(batch, length, dim)
     elif mistake.merge == "sequence":
         merged = out.reshape(batch, heads * length, head_dim)  # concatenated on axis 1
@@ -181,7 +182,6 @@ class Variant:
     explanation: str
 
 
-ALL = frozenset({QKV, SDPA, MHA})
 ATTENTION = frozenset({SDPA, MHA})
 PROJECTION = frozenset({QKV, MHA})
 HEADS = frozenset({MHA})

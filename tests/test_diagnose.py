@@ -316,3 +316,19 @@ def test_a_failed_call_keeps_its_own_message() -> None:
         case("mha-values-1"), Failed("timeout", "did not return within 2 s")
     )
     assert verdict.message == "did not return within 2 s" and verdict.diagnosis is None
+
+
+def test_alternative_replays_of_one_misconception_differ() -> None:
+    c = case("mha-values-2")
+    for variant in VARIANTS:
+        outputs = [_replay(c, m) for m in variant.mistakes]
+        for index, first in enumerate(outputs):
+            for second in outputs[index + 1 :]:
+                assert (
+                    first is None
+                    or second is None
+                    or not (
+                        first[0].shape == second[0].shape
+                        and np.allclose(first[0], second[0])
+                    )
+                ), variant.key
