@@ -105,6 +105,7 @@ def runs(autograder_zip: Path) -> Iterator[dict[str, Run]]:
         "skeleton": {"skeleton.py": skeleton},
         "no_scale": {"no_scale.py": (EXAMPLES / "no_scale.py").read_text()},
         "probe": {},
+        "probe_uid_mode": {},  # as in a container that refuses namespaces
         "empty": {"notes.txt": "I forgot the code\n"},
         "broken_grader": {"mhsa.py": skeleton},
     }
@@ -112,11 +113,12 @@ def runs(autograder_zip: Path) -> Iterator[dict[str, Run]]:
         name: gradescope_tree(autograder_zip, files)
         for name, files in submissions.items()
     }
-    probe = PROBE.format(
-        fixtures=str(roots["probe"] / "source/autograder/fixtures/hidden.json"),
-        metadata=str(roots["probe"] / "submission_metadata.json"),
-    )
-    (roots["probe"] / "submission" / "mhsa.py").write_text(probe)
+    for name in ("probe", "probe_uid_mode"):
+        probe = PROBE.format(
+            fixtures=str(roots[name] / "source/autograder/fixtures/hidden.json"),
+            metadata=str(roots[name] / "submission_metadata.json"),
+        )
+        (roots[name] / "submission" / "mhsa.py").write_text(probe)
     (roots["broken_grader"] / "source/autograder/rubric.json").write_text("{not json")
     env = {
         **os.environ,
@@ -127,7 +129,11 @@ def runs(autograder_zip: Path) -> Iterator[dict[str, Run]]:
     started = {
         name: subprocess.Popen(
             ["bash", str(root / "source" / "run_autograder")],
-            env={**env, "AUTOGRADER_ROOT": str(root)},
+            env={
+                **env,
+                "AUTOGRADER_ROOT": str(root),
+                "MHSA_NO_NAMESPACES": "1" if name == "probe_uid_mode" else "",
+            },
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -229,10 +235,11 @@ def test_hidden_failures_show_no_inputs_indexes_or_expected_values(
         assert not re.search(r"expected -?\d|index \(|shape \(|got -?\d", line), line
 
 
+@pytest.mark.parametrize("name", ["probe", "probe_uid_mode"])
 def test_student_code_runs_unprivileged_and_cannot_read_the_kit(
-    runs: dict[str, Run],
+    runs: dict[str, Run], name: str
 ) -> None:
-    messages = " ".join(str(t["output"]) for t in runs["probe"].tests())
+    messages = " ".join(str(t["output"]) for t in runs[name].tests())
     report = PROBE_REPORT.search(messages)
     assert report, messages
     uid, fixtures, metadata = int(report[1]), report[2], report[3]
