@@ -96,22 +96,4 @@ def feedback_markdown(result: GradeResult) -> str:
     for item in result.items:
         if item.score < item.max_score or item.passed < item.total:
             parts += ["", f"### {item.title}", "", item_output(item)]
-    if result.printed:
-        fence = "`" * max(3, _longest_backtick_run(result.printed) + 1)
-        parts += [
-            "",
-            "## What your code printed (ignored by the grader)",
-            "",
-            fence,
-            result.printed[:2000],
-            fence,
-        ]
     return "\n".join(parts) + "\n"
-
-
-def _longest_backtick_run(text: str) -> int:
-    longest = run = 0
-    for char in text:
-        run = run + 1 if char == "`" else 0
-        longest = max(longest, run)
-    return longest

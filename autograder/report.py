@@ -18,7 +18,11 @@ FIXED_COLUMNS = ["submission", "student", "score", "max_score", "status"]
 
 
 def write_submission(result: GradeResult, out: Path) -> None:
-    """``OUT/<id>/results.json`` and ``OUT/<id>/feedback.md``, replacing older ones."""
+    """``OUT/<id>/results.json`` and ``OUT/<id>/feedback.md``, replacing older ones.
+
+    What the student's code printed goes to ``OUT/<id>/printed.txt`` for staff only: it may
+    echo hidden-case inputs, so it never enters the student-facing files.
+    """
     folder = out / result.submission
     if folder.is_symlink() or folder.is_file():
         folder.unlink()
@@ -27,6 +31,8 @@ def write_submission(result: GradeResult, out: Path) -> None:
     folder.mkdir(parents=True)
     write_results(result, folder / "results.json")
     (folder / "feedback.md").write_text(feedback_markdown(result))
+    if result.printed:
+        (folder / "printed.txt").write_text(result.printed + "\n")
 
 
 def write_gradebook(results: list[GradeResult], rubric: Rubric, path: Path) -> None:
