@@ -20,7 +20,7 @@ from autograder.report import terminal_table, write_gradebook, write_submission
 from autograder.rubric import Rubric, load_rubric
 from autograder.sandbox import protect
 from autograder.scoring import score_items
-from autograder.static import StaticReport, read_submission, run_mypy
+from autograder.static import MypyRun, StaticReport, check_black, read_submission
 from autograder.summary import write_class_reports
 
 MYPY_CACHE = KIT_ROOT / ".cache" / "mypy"
@@ -85,17 +85,24 @@ def failed_row(
 
 
 def static_reports(submissions: list[Submission]) -> dict[str, StaticReport]:
-    """Parse every submission, then type-check all parseable ones in one mypy run."""
+    """Parse every submission, then type-check all parseable ones in one mypy run.
+
+    mypy runs in its own process while this one checks formatting with black.
+    """
     reports = {}
     for sub in submissions:
         if sub.problem is not None:
             report = StaticReport(fatal=sub.problem, fatal_kind="no_file")
         else:
-            report = read_submission(sub.source)
+            report = read_submission(sub.source, black=False)
         reports[sub.id] = report
     texts = {key: r.text for key, r in reports.items() if r.fatal is None}
-    MYPY_CACHE.mkdir(parents=True, exist_ok=True)
-    checked = run_mypy(texts, MYPY_CACHE)
+    checking = MypyRun(texts, MYPY_CACHE)
+    try:
+        for report in reports.values():
+            check_black(report)
+    finally:
+        checked = checking.result()
     for key in texts:
         reports[key].mypy_errors = checked.get(key)
     return reports

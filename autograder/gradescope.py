@@ -6,6 +6,7 @@ one test per rubric item with score, max_score, status, output and visibility.
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,18 @@ def results_json(result: GradeResult) -> dict[str, Any]:
 
 def validate(document: dict[str, Any]) -> None:
     """Raise jsonschema.ValidationError unless ``document`` fits Gradescope's fields."""
-    jsonschema.validate(document, json.loads(SCHEMA_FILE.read_text()))
+    error = jsonschema.exceptions.best_match(_validator().iter_errors(document))
+    if error is not None:
+        raise error
+
+
+@functools.lru_cache(maxsize=1)
+def _validator() -> jsonschema.protocols.Validator:
+    """The schema, checked and compiled once per process (a batch validates hundreds)."""
+    schema = json.loads(SCHEMA_FILE.read_text())
+    validator = jsonschema.validators.validator_for(schema)
+    validator.check_schema(schema)
+    return validator(schema)
 
 
 def write_results(result: GradeResult, path: Path) -> None:

@@ -8,18 +8,23 @@ comments are removed, so a submission cannot silence the checker it is graded by
 from __future__ import annotations
 
 import ast
+import fcntl
+import hashlib
 import io
 import re
 import subprocess
 import sys
 import tempfile
+import time
 import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from autograder.config import FUNCTION_ALIASES, MYPY_CONFIG
 
 MAX_SOURCE_BYTES = 512 << 10
+MYPY_LOCK_NAME = "grader.lock"  # in the cache folder: one mypy at a time uses it
 SILENCING_COMMENT = re.compile(r"type:\s*ignore|mypy\s*:", re.IGNORECASE)
 MYPY_LINE = re.compile(
     r"^(?P<file>[^:]+\.py):(?P<line>\d+): (?P<kind>error|note): (?P<msg>.*)$"
@@ -49,8 +54,12 @@ class StaticReport:
         )
 
 
-def read_submission(source: bytes) -> StaticReport:
-    """Decode, parse and inspect one submission (no mypy yet)."""
+def read_submission(source: bytes, black: bool = True) -> StaticReport:
+    """Decode, parse and inspect one submission (no mypy yet).
+
+    ``black=False`` leaves the formatting check to ``check_black``, so a batch can run it
+    while mypy works in its own process.
+    """
     report = StaticReport()
     if len(source) > MAX_SOURCE_BYTES:
         return _fatal(
@@ -79,7 +88,8 @@ def read_submission(source: bytes) -> StaticReport:
             report, "syntax", f"the file cannot be parsed: {type(exc).__name__}"
         )
     _inspect_functions(tree, report)
-    _check_black(text, report)
+    if black:
+        _check_black(text, report)
     return report
 
 
@@ -111,6 +121,12 @@ def _inspect_functions(tree: ast.Module, report: StaticReport) -> None:
         if node.returns is None:
             missing.append("the return value")
         report.unannotated[canonical] = missing
+
+
+def check_black(report: StaticReport) -> None:
+    """Record whether black would reformat a parsed submission (no-op for a fatal one)."""
+    if report.fatal is None:
+        _check_black(report.text, report)
 
 
 def _check_black(text: str, report: StaticReport) -> None:
@@ -157,14 +173,45 @@ def run_mypy(
 
     Keys missing from the result could not be checked (mypy crashed or timed out).
     """
-    if not texts:
-        return {}
-    with tempfile.TemporaryDirectory(prefix="mhsa-mypy-") as folder:
-        names = {}
-        for index, (key, text) in enumerate(texts.items()):
-            name = f"submission_{index}.py"
-            (Path(folder) / name).write_text(strip_silencers(text), encoding="utf-8")
-            names[name] = key
+    return MypyRun(texts, cache_dir, timeout).result()
+
+
+class MypyRun:
+    """One mypy process over many submissions, started now and collected by ``result()``.
+
+    The grader does other work (black, worker start-up) while mypy runs on another core.
+    Files are named by a hash of their text, so regrading the same class (in any order)
+    finds every file in mypy's cache. Only one mypy at a time uses ``cache_dir``: its
+    SQLite cache is shared by every batch of this checkout, so concurrent batches take
+    turns through an exclusive lock, and after ``timeout`` seconds of waiting a batch
+    checks with a private, cold cache instead.
+    """
+
+    def __init__(
+        self, texts: dict[str, str], cache_dir: Path, timeout: float = 300
+    ) -> None:
+        self.texts, self.cache_dir, self.timeout = texts, cache_dir, timeout
+        self.deadline = time.monotonic() + timeout
+        self.names: dict[str, list[str]] = {}  # file name -> keys with that text
+        self.process: subprocess.Popen[str] | None = None
+        self._folder: tempfile.TemporaryDirectory[str] | None = None
+        self._lock: IO[bytes] | None = None
+        if texts:
+            self._start()
+
+    def _start(self) -> None:
+        self._folder = tempfile.TemporaryDirectory(prefix="mhsa-mypy-")
+        folder = Path(self._folder.name)
+        for key, text in self.texts.items():
+            checked = strip_silencers(text)
+            digest = hashlib.sha256(
+                checked.encode("utf-8", "surrogatepass")
+            ).hexdigest()
+            name = f"submission_{digest[:20]}.py"
+            if name not in self.names:
+                (folder / name).write_text(checked, encoding="utf-8")
+            self.names.setdefault(name, []).append(key)
+        cache = self._locked_cache(folder)
         command = [
             sys.executable,
             "-m",
@@ -172,35 +219,73 @@ def run_mypy(
             "--config-file",
             str(MYPY_CONFIG),
             "--cache-dir",
-            str(cache_dir),
+            str(cache),
             "--no-error-summary",
             "--no-pretty",
             "--show-error-codes",
             "--no-color-output",
-            *sorted(names),
+            *sorted(self.names),
         ]
+        self.process = subprocess.Popen(
+            command,
+            cwd=folder,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def _locked_cache(self, folder: Path) -> Path:
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        lock = (self.cache_dir / MYPY_LOCK_NAME).open("a+b")
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if time.monotonic() < self.deadline:
+                    time.sleep(0.05)
+                    continue
+                lock.close()
+                return folder / ".mypy_cache"
+            self._lock = lock
+            return self.cache_dir
+
+    def result(self) -> dict[str, list[str]]:
+        """Wait for mypy and parse its report; releases the cache and the files."""
         try:
-            done = subprocess.run(
-                command,
-                cwd=folder,
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-                check=False,
+            return self._collect()
+        finally:
+            if self.process is not None and self.process.poll() is None:
+                self.process.kill()
+                self.process.wait()
+            if self._lock is not None:
+                self._lock.close()  # closing releases the flock
+                self._lock = None
+            if self._folder is not None:
+                self._folder.cleanup()
+                self._folder = None
+
+    def _collect(self) -> dict[str, list[str]]:
+        if self.process is None:
+            return {}
+        try:
+            stdout, _ = self.process.communicate(
+                timeout=max(self.deadline - time.monotonic(), 1.0)
             )
         except subprocess.TimeoutExpired:
             return {}
-        if done.returncode not in (0, 1):
-            if len(texts) == 1:
+        if self.process.returncode not in (0, 1):
+            if len(self.texts) == 1:
                 return {}
-            return _one_by_one(texts, cache_dir, timeout)
-        errors: dict[str, list[str]] = {key: [] for key in texts}
-        for line in done.stdout.splitlines():
+            if self._lock is not None:
+                self._lock.close()
+                self._lock = None
+            return _one_by_one(self.texts, self.cache_dir, self.timeout)
+        errors: dict[str, list[str]] = {key: [] for key in self.texts}
+        for line in stdout.splitlines():
             match = MYPY_LINE.match(line)
-            if match and match["kind"] == "error" and match["file"] in names:
-                errors[names[match["file"]]].append(
-                    f"line {match['line']}: {match['msg']}"
-                )
+            if match and match["kind"] == "error" and match["file"] in self.names:
+                for key in self.names[match["file"]]:
+                    errors[key].append(f"line {match['line']}: {match['msg']}")
         return errors
 
 
