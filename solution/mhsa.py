@@ -31,13 +31,20 @@ def scaled_dot_product_attention(Q: Array, K: Array, V: Array, scale: float) -> 
     Q is (..., Lq, dk), K (..., Lk, dk), V (..., Lk, dv); the result is (..., Lq, dv). The
     softmax subtracts each row's maximum first, so scores in the thousands stay finite.
     """
-    # float(): a weak Python scalar keeps float32 data float32 (NEP 50), even for np.float64.
-    scores = (Q * float(scale)) @ np.swapaxes(K, -1, -2)  # (..., Lq, Lk)
-    # Softmax in place on the fresh scores buffer: no argument is touched.
-    scores -= scores.max(axis=-1, keepdims=True)
-    np.exp(scores, out=scores)
-    scores /= scores.sum(axis=-1, keepdims=True)
-    return scores @ V  # (..., Lq, dv)
+    batch = np.broadcast_shapes(Q.shape[:-2], K.shape[:-2], V.shape[:-2])  # the "..."
+    Q, K, V = (np.broadcast_to(a, batch + a.shape[-2:]) for a in (Q, K, V))  # views
+    # A weak Python float keeps float32 data float32 (NEP 50); integers become float64.
+    out = np.empty(batch + (Q.shape[-2], V.shape[-1]), np.result_type(Q, K, V, 1.0))
+    # One (Lq, Lk) score matrix at a time: it stays in cache through the softmax's passes,
+    # which would otherwise stream all B*h of them through memory five times.
+    for index in np.ndindex(*batch):
+        scores = (Q[index] * float(scale)) @ K[index].T  # (Lq, Lk), scale folded into Q
+        # Softmax in place on the fresh scores buffer: no argument is touched.
+        scores -= scores.max(axis=-1, keepdims=True)
+        np.exp(scores, out=scores)
+        scores /= scores.sum(axis=-1, keepdims=True)
+        np.matmul(scores, V[index], out=out[index])  # (Lq, dv)
+    return out
 
 
 def multi_head_attention(
