@@ -8,7 +8,7 @@ OUT ?= out
 SEED ?= 2026
 JOBS ?= 0
 
-.PHONY: help venv test grade fixtures lint clean docs-images mutants autograder handout otter
+.PHONY: help venv test grade fixtures lint clean docs-images mutants autograder handout otter bench
 
 help:
 	@echo "make grade [SUBMISSIONS=folder|zip] [OUT=folder] [JOBS=n]   grade submissions"
@@ -20,6 +20,7 @@ help:
 	@echo "make autograder                                           dist/autograder.zip for Gradescope"
 	@echo "make handout                                              dist/student.zip for students"
 	@echo "make otter                                                dist/otter-autograder.zip (otter generate)"
+	@echo "make bench [JOBS=n]                                       timings: one submission, a class of 200, the reference"
 
 venv: $(STAMP)
 
@@ -59,6 +60,15 @@ handout: $(STAMP)
 
 otter: $(STAMP)
 	$(PY) -m autograder.package otter --out dist/otter-autograder.zip
+
+# PyTorch (the reference's yardstick) is installed only where its CPU wheel exists for the
+# venv's Python (3.11 here); elsewhere the bench says the ratio is skipped.
+bench: $(STAMP)
+	@$(PY) -c 'import torch' 2>/dev/null \
+		|| { $(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' \
+			&& $(PY) -m pip install --quiet --disable-pip-version-check ".[bench]"; } \
+		|| echo "make bench: PyTorch not installed; the ratio to PyTorch is skipped"
+	$(PY) -m bench --jobs $(JOBS)
 
 clean:
 	rm -rf $(VENV) out dist build *.egg-info
