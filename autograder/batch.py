@@ -6,11 +6,8 @@ from __future__ import annotations
 import os
 import sys
 import time
-from concurrent.futures import Future, ProcessPoolExecutor
-from multiprocessing import get_context
+from concurrent.futures import Future
 from pathlib import Path
-
-from tqdm import tqdm
 
 from autograder.casebook import Case, load_cases
 from autograder.config import FIXTURES_DIR, KIT_ROOT, SOLUTION_DIR, Limits
@@ -120,6 +117,8 @@ def grade_folder(
     statics = static_reports(submissions)
     jobs = jobs if jobs > 0 else (os.cpu_count() or 1)
     jobs = min(jobs, max(len(submissions), 1))
+    from tqdm import tqdm  # imported here: run_autograder never needs it
+
     bar = tqdm(
         total=len(submissions), unit="sub", disable=quiet or None, file=sys.stderr
     )
@@ -130,6 +129,9 @@ def grade_folder(
             results[sub.id] = grade_one(sub, statics[sub.id], cases, rubric, limits)
             bar.update()
     else:
+        from concurrent.futures import ProcessPoolExecutor  # only batches pay for these
+        from multiprocessing import get_context
+
         with ProcessPoolExecutor(
             jobs,
             mp_context=get_context("spawn"),
