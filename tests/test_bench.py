@@ -1,0 +1,126 @@
+"""``make bench`` runs end to end: a tiny batch still prints every row of the table.
+
+The figures themselves are not asserted (timings belong to the benchmark, not to tests);
+what is pinned is that each measurement ran and graded what it was given.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from bench.population import VARIANTS, write_population
+from bench.run import Table
+
+KIT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def bench_output() -> str:
+    """The table printed by one small bench run (6 submissions, one timed run each).
+
+    No endless loop in this class: each would cost two call deadlines per batch.
+    """
+    env = dict(os.environ, PYTHONPATH=str(KIT_ROOT), MHSA_CALL_SECONDS="2")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--count",
+            "6",
+            "--runs",
+            "1",
+            "--hangs",
+            "0",
+            "--size",
+            "2,16,16,4",
+            "--direct",
+        ],
+        cwd=KIT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def table_rows(output: str) -> dict[str, str]:
+    """First cell -> second cell of each Markdown table row."""
+    rows = {}
+    for line in output.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if line.startswith("| ") and len(cells) >= 2 and cells[0] != "measure":
+            rows[cells[0]] = cells[1]
+    return rows
+
+
+def row(rows: dict[str, str], prefix: str) -> str:
+    """The figure of the first row whose label starts with ``prefix``."""
+    matches = [figure for label, figure in rows.items() if label.startswith(prefix)]
+    assert matches, f"no row starting with {prefix!r} in {list(rows)}"
+    return matches[0]
+
+
+def test_bench_prints_every_row_and_grades_what_it_times(bench_output: str) -> None:
+    rows = table_rows(bench_output)
+    assert "scored 10/10" in row(rows, "one submission, `python -m autograder grade`")
+    gradescope = row(rows, "one submission, Gradescope `run_autograder`")
+    assert "scored 10" in gradescope or "not measured" in gradescope
+    assert "6 gradebook rows" in row(rows, "batch, new class: 6 generated submissions")
+    assert "6 gradebook rows" in row(rows, "batch, regrade: 6 generated submissions")
+    assert "main process" in row(rows, "grader peak memory")
+    assert "(float32 out)" in row(rows, "reference `multi_head_attention`, float32")
+    torch_row = row(rows, "PyTorch")
+    assert "ratio reference / PyTorch" in torch_row or "ratio skipped" in torch_row
+    assert "Machine: " in bench_output and "load average" in bench_output
+
+
+def test_generated_class_mixes_correct_mistaken_and_broken(tmp_path: Path) -> None:
+    kinds = write_population(tmp_path, 200, seed=0, hangs=1)
+    files = sorted(tmp_path.glob("*.py"))
+    assert len(files) == 200 == len(kinds)
+    mix = Counter(kinds.values())
+    assert mix["correct"] > 60 and mix["mistaken"] > 40 and mix["broken"] > 10
+    assert sum(1 for name in kinds if name.endswith("_hang")) == 1
+    texts = [path.read_text() for path in files if path.stat().st_size]
+    assert len(set(texts)) == len(texts)  # every non-empty file is new to mypy's cache
+
+
+def test_generated_class_is_reproducible_and_salt_only_changes_the_text(
+    tmp_path: Path,
+) -> None:
+    first = write_population(tmp_path / "a", 30, seed=3)
+    again = write_population(tmp_path / "b", 30, seed=3)
+    salted = write_population(tmp_path / "c", 30, seed=3, salt="term 2")
+    assert first == again == salted
+    name = next(iter(first)) + ".py"
+    assert (tmp_path / "a" / name).read_text() == (tmp_path / "b" / name).read_text()
+    assert "term 2" in (tmp_path / "c" / name).read_text()
+
+
+def test_every_variant_renders_python_that_parses_unless_meant_to_break() -> None:
+    for variant in VARIANTS:
+        source = variant.render(7, random.Random(7))
+        if variant.name in ("syntax_error", "empty"):
+            continue
+        compile(source, variant.name, "exec")
+
+
+def test_table_prints_markdown_with_a_target_column() -> None:
+    table = Table()
+    table.add("one submission", "0.50 s", "<= 0.6 s")
+    assert table.markdown().splitlines() == [
+        "| measure | figure | target |",
+        "| --- | --- | --- |",
+        "| one submission | 0.50 s | <= 0.6 s |",
+    ]
