@@ -94,7 +94,7 @@ def parse_meta(raw: object) -> ArrayMeta:
     dtype, shape = raw.get("dtype"), raw.get("shape")
     if not isinstance(dtype, str) or not isinstance(shape, list):
         raise ProtocolViolation("array description lacks dtype or shape")
-    if len(shape) > 8 or not all(type(d) is int and 0 <= d < 1 << 31 for d in shape):
+    if len(shape) > 32 or not all(type(d) is int and 0 <= d < 1 << 62 for d in shape):
         raise ProtocolViolation("implausible shape")
     withheld = bool(raw.get("withheld")) or dtype not in ACCEPTED_DTYPES
     shown = (
@@ -117,7 +117,7 @@ def read_arrays(
     total = sum(meta.nbytes for meta in metas)
     if total > max_bytes:
         raise ProtocolViolation(
-            f"{total} bytes announced, at most {max_bytes} accepted"
+            f"{float(total):.3g} bytes announced, at most {max_bytes} accepted"
         )
     for meta in metas:
         if meta.too_large and meta.dtype is not None and meta.shape is not None:

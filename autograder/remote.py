@@ -2,8 +2,8 @@
 
 One child serves every case of a submission. A call that times out, crashes or breaks the
 protocol kills the child's whole tree; the next call starts a fresh child. A function that
-hung once, or crashed twice, is not called again, so a hang costs one deadline and a crash
-two restarts, not one per case.
+hung once, or crashed (or sent an unreadable reply) twice, is not called again, so a hang
+costs one deadline and a crash two restarts, not one per case.
 """
 
 from __future__ import annotations
@@ -217,7 +217,13 @@ class StudentModule:
             return crash
         except ProtocolViolation as exc:
             self._stop()
-            return Failed("protocol", f"{name} returned something unreadable: {exc}")
+            failure = Failed(
+                "protocol", f"{name} returned something unreadable: {clean_text(exc)}"
+            )
+            self.crashes[function] = self.crashes.get(function, 0) + 1
+            if self.crashes[function] >= 2:
+                self.hung[function] = failure
+            return failure
 
     def _read_reply(self, deadline: float, max_bytes: int) -> Outcome:
         assert self.process is not None
@@ -229,12 +235,20 @@ class StudentModule:
         if status != "ok" or not isinstance(header.get("arrays"), list):
             raise ProtocolViolation("unexpected reply")
         metas = tuple(parse_meta(raw) for raw in header["arrays"][:8])
+        count = header.get("count")
+        kind = header.get("kind")
+        if type(count) is not int or count < 0 or count != len(header["arrays"]):
+            if not (type(count) is int and count > 8 and len(metas) == 8):
+                raise ProtocolViolation("the reply's count does not match its arrays")
+        if kind not in ("single", "tuple", "list"):
+            raise ProtocolViolation("unknown kind of value")
+        if kind == "single" and count != 1:
+            raise ProtocolViolation("a single value must describe exactly one array")
         values = tuple(read_arrays(fd, list(metas), deadline, max_bytes))
         modified = header.get("modified", [])
-        count = header.get("count", len(metas))
         return Returned(
-            container=clean_text(header.get("kind", "single"), 20),
-            count=count if type(count) is int else len(metas),
+            container=kind,
+            count=count,
             metas=metas,
             values=values,
             modified=(

@@ -58,6 +58,7 @@ PRIVATE_FILE_NAME = "mhsa.py"
 JAIL_WORKDIR = "/workdir"  # the child's private folder inside its jail
 JAIL_DEVICES = ("null", "zero", "full", "random", "urandom")
 JAIL_SETUP_FAILED = 97  # exit code of the jail script when a mount fails
+PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
 PROBE_SECONDS = 30.0
@@ -128,6 +129,15 @@ def _prctl(option: int, value: int) -> bool:
         return False
 
 
+_live_plain_children = [0]
+
+
+def _subreaper(change: int) -> None:
+    """Be the subreaper (orphans of our children become ours) while plain children live."""
+    _live_plain_children[0] += change
+    _prctl(PR_SET_CHILD_SUBREAPER, 1 if _live_plain_children[0] > 0 else 0)
+
+
 def make_undumpable() -> None:
     """Make ``/proc/<this pid>`` root-owned: no same-uid reading of environ, no ptrace."""
     _prctl(PR_SET_DUMPABLE, 0)
@@ -168,7 +178,11 @@ def _python_binds() -> tuple[str, ...]:
 
 
 def jail_script(
-    root: str, source: str, binds: tuple[str, ...], uid: int | None, limits: Limits
+    root: str,
+    source: str,
+    python_binds: tuple[str, ...],
+    uid: int | None,
+    limits: Limits,
 ) -> str:
     """The shell script that builds the child's root filesystem, then starts ``$@`` in it.
 
@@ -181,54 +195,60 @@ def jail_script(
         f"size={max(4 * limits.file_bytes, 16 << 20)},nr_inodes=4096,"
         "mode=755,nosuid,nodev"
     )
+    jail_at = '"$R"'  # every path below is under the jail; no cd (it would set PWD)
     lines = [
-        "set -e",
-        f"mount -t tmpfs -o {tmpfs} mhsa-jail {q(jail)}",
-        f"cd {q(jail)}",
-        "mkdir -p usr proc dev etc tmp dev/shm ." + JAIL_WORKDIR,
-        "mount --bind -o ro,nosuid,nodev /usr usr",
+        f"R={q(jail)}",
+        f"mount -t tmpfs -o {tmpfs} mhsa-jail {jail_at}",
     ]
+    folders = ["usr", "proc", "dev", "etc", "tmp", "dev/shm", JAIL_WORKDIR.strip("/")]
+    binds = [("/usr", "usr")]
+    links = []
     for name in ("bin", "sbin", "lib", "lib64", "lib32", "libx32"):
         host = "/" + name
         if os.path.islink(host):
-            lines.append(f"ln -s {q(os.readlink(host))} {name}")
+            links.append((os.readlink(host), name))
         elif os.path.isdir(host):
-            lines += [
-                f"mkdir -p {name}",
-                f"mount --bind -o ro,nosuid,nodev {host} {name}",
-            ]
-    for path in binds:
-        inside = q("." + path)
-        lines += [
-            f"mkdir -p {inside}",
-            f"mount --bind -o ro,nosuid,nodev {q(path)} {inside}",
-        ]
-    if os.path.isfile("/etc/ld.so.cache"):
-        lines += [
-            ": > etc/ld.so.cache",
-            "mount --bind -o ro /etc/ld.so.cache etc/ld.so.cache",
-        ]
-    for device in JAIL_DEVICES:
-        lines += [f": > dev/{device}", f"mount --bind /dev/{device} dev/{device}"]
+            folders.append(name)
+            binds.append((host, name))
+    for path in python_binds:
+        folders.append(path.strip("/"))
+        binds.append((path, path.strip("/")))
+    lines.append("mkdir -p " + " ".join(f"{jail_at}/{q(f)}" for f in folders))
+    lines += [f"ln -s {q(target)} {jail_at}/{name}" for target, name in links]
     lines += [
-        "ln -s /proc/self/fd dev/fd",
-        "chmod 1777 tmp dev/shm",
-        "mount -t proc -o nosuid,nodev,noexec proc proc",
-        f"cp {q(source)} .{JAIL_WORKDIR}/{PRIVATE_FILE_NAME}",
+        f"mount --bind -o ro,nosuid,nodev {q(host)} {jail_at}/{q(inside)}"
+        for host, inside in binds
+    ]
+    nodes = [f"dev/{device}" for device in JAIL_DEVICES]
+    if os.path.isfile("/etc/ld.so.cache"):
+        nodes.append("etc/ld.so.cache")
+    lines.append("touch " + " ".join(f"{jail_at}/{node}" for node in nodes))
+    lines += [
+        f"mount --bind {'-o ro ' if node.startswith('etc') else ''}/{node} {jail_at}/{node}"
+        for node in nodes
+    ]
+    work = f"{jail_at}{JAIL_WORKDIR}"
+    lines += [
+        f"ln -s /proc/self/fd {jail_at}/dev/fd",
+        f"chmod 1777 {jail_at}/tmp {jail_at}/dev/shm",
+        f"mount -t proc -o nosuid,nodev,noexec proc {jail_at}/proc",
+        f"cp {q(source)} {work}/{PRIVATE_FILE_NAME}",
     ]
     if uid is not None:
-        lines.append(f"chown -R {uid}:{uid} .{JAIL_WORKDIR}")
-    lines.append(f"chmod 700 .{JAIL_WORKDIR}")
+        lines.append(f"chown -R {uid}:{uid} {work}")
+    lines.append(f"chmod 700 {work}")
     drop = ["--no-new-privs", "--inh-caps=-all", "--bounding-set=-all"]
     if uid is not None:
         drop = [f"--reuid={uid}", f"--regid={uid}", "--clear-groups", *drop]
-    setup = "\n".join(lines)
+    setup = " &&\n".join(lines)  # the first failure stops the setup
     chroot, setpriv = tool("chroot") or "chroot", tool("setpriv") or "setpriv"
     return (
+        "exec 2>&1\n"  # the child's stderr joins its stdout; unshare's own stays silent
         f"PATH={SYSTEM_PATH}\n"
         f"{{\n{setup}\n}} </dev/null >/dev/null 2>&1 || exit {JAIL_SETUP_FAILED}\n"
         f"PATH={SCRUBBED_ENV['PATH']}\n"
-        f"exec {q(chroot)} {q(jail)} {q(setpriv)} {' '.join(drop)} -- \"$@\"\n"
+        "unset PWD OLDPWD\n"
+        f"exec {q(chroot)} \"$R\" {q(setpriv)} {' '.join(drop)} -- \"$@\"\n"
     )
 
 
@@ -443,7 +463,7 @@ class ConfinedProcess:
         mode = self.confinement.mode
         make_undumpable()
         if mode == "plain":
-            _prctl(PR_SET_CHILD_SUBREAPER, 1)
+            _subreaper(+1)
         self.uid = sandbox_uid() if self.confinement.drop_privileges else None
         self.workdir = Path(tempfile.mkdtemp(prefix="mhsa-child-"))
         self._closed = False
@@ -517,7 +537,7 @@ class ConfinedProcess:
                 command,
                 stdin=request_read,
                 stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
+                stderr=subprocess.DEVNULL if mode == "jail" else subprocess.STDOUT,
                 pass_fds=(reply_write,),
                 cwd=cwd,
                 env=env,
@@ -528,6 +548,8 @@ class ConfinedProcess:
             for fd in (request_read, reply_write, self.request_fd, self.reply_fd):
                 os.close(fd)
             shutil.rmtree(self.workdir, ignore_errors=True)
+            if mode == "plain":
+                _subreaper(-1)
             raise
         os.close(request_read)
         os.close(reply_write)
@@ -566,6 +588,7 @@ class ConfinedProcess:
             _remove_files_of(self.uid)
         if mode == "plain":
             self._reap_escapees()
+            _subreaper(-1)
         self.drain.join(timeout=2)
         for fd in (self.request_fd, self.reply_fd):
             with contextlib.suppress(OSError):
@@ -611,7 +634,11 @@ class ConfinedProcess:
 
 
 def _apply_rlimits(limits: Limits, nproc: int) -> None:
-    """Runs in the forked child before exec: the kernel enforces these from then on."""
+    """Runs in the forked child before exec: the kernel enforces these from then on.
+
+    Also asks for SIGKILL should the grader die first, so a child never outlives it.
+    """
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     for which, value in (
         (resource.RLIMIT_CPU, limits.cpu_seconds),
         (resource.RLIMIT_AS, limits.memory_bytes),

@@ -1,0 +1,40 @@
+"""Attack: never finish importing (an endless loop at module level).
+
+Contained by the import deadline: the child's whole tree is killed and the submission is
+reported as a timeout.
+"""
+
+import numpy as np
+
+while True:
+    pass
+
+
+def check() -> None:
+    return None
+
+
+def create_qkv(
+    inputs: np.ndarray, weights_q: np.ndarray, weights_k: np.ndarray, weights_v: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    check()
+    junk = np.zeros(1)
+    return junk, junk, junk
+
+
+def scaled_dot_product_attention(
+    Q: np.ndarray, K: np.ndarray, V: np.ndarray, scale: float
+) -> np.ndarray:
+    check()
+    return np.zeros(1)
+
+
+def multi_head_attention(
+    inputs: np.ndarray,
+    weights_q: np.ndarray,
+    weights_k: np.ndarray,
+    weights_v: np.ndarray,
+    num_heads: int,
+) -> np.ndarray:
+    check()
+    return np.zeros(1)

@@ -1,0 +1,34 @@
+"""Failure kind: every function raises an ordinary exception on a known line (line 8)."""
+
+import numpy as np
+
+
+def check() -> None:
+    values = [1, 2, 3]
+    values[10] += 1
+
+
+def create_qkv(
+    inputs: np.ndarray, weights_q: np.ndarray, weights_k: np.ndarray, weights_v: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    check()
+    junk = np.zeros(1)
+    return junk, junk, junk
+
+
+def scaled_dot_product_attention(
+    Q: np.ndarray, K: np.ndarray, V: np.ndarray, scale: float
+) -> np.ndarray:
+    check()
+    return np.zeros(1)
+
+
+def multi_head_attention(
+    inputs: np.ndarray,
+    weights_q: np.ndarray,
+    weights_k: np.ndarray,
+    weights_v: np.ndarray,
+    num_heads: int,
+) -> np.ndarray:
+    check()
+    return np.zeros(1)
