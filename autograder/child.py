@@ -110,6 +110,7 @@ def main() -> None:
     request_fd = os.dup(REQUEST_FD)
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, REQUEST_FD)
+    os.close(devnull)
     reply_fd = int(sys.argv[3])
 
     import numpy as np

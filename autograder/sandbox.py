@@ -72,6 +72,10 @@ SCRUBBED_ENV = {
 }
 
 
+class SandboxUnavailable(RuntimeError):
+    """As root, neither the jail nor the uid drop works: grading would run code as root."""
+
+
 @dataclass(frozen=True)
 class Confinement:
     """Which isolation layers this machine grants the grader."""
@@ -283,7 +287,11 @@ def _probe(confinement: Confinement) -> str | None:
 
 @functools.lru_cache(maxsize=1)
 def detect_confinement() -> Confinement:
-    """Probe once which mode works here: jail, then uid (as root), then plain."""
+    """Probe once which mode works here: jail, then uid (as root), then plain.
+
+    As root, plain mode is refused (``SandboxUnavailable``) unless
+    ``MHSA_ALLOW_UNCONFINED=1``: it would run student code with the grader's privileges.
+    """
     is_root = os.geteuid() == 0
     notes: list[str] = []
     has_tools = all(tool(t) for t in ("unshare", "setpriv", "mount", "chroot", "sh"))
@@ -303,6 +311,13 @@ def detect_confinement() -> Confinement:
         if problem is None:
             return uid_mode
         notes.append(f"uid drop refused ({problem})")
+    if is_root and os.environ.get("MHSA_ALLOW_UNCONFINED") != "1":
+        # Plain mode as root would run student code as root: refuse rather than grade.
+        raise SandboxUnavailable(
+            "student code cannot be confined here (" + "; ".join(notes) + "); "
+            "make the interpreter reachable by other users or allow namespaces, "
+            "or set MHSA_ALLOW_UNCONFINED=1 to run it as root anyway"
+        )
     plain = Confinement(False, (), "plain", "; ".join(notes))
     print(
         f"mhsa sandbox: weakest confinement only ({'; '.join(notes)})",

@@ -142,6 +142,11 @@ def test_jailed_child_sees_only_python_its_own_file_and_its_own_processes() -> N
             "kit": os.path.exists(SOLUTION),
             "tmp": sorted(os.listdir("/tmp")),
             "usr_writable": os.access("/usr/bin", os.W_OK),
+            "fds": [
+                os.readlink(f"/proc/self/fd/{fd}")
+                for fd in list(os.listdir("/proc/self/fd"))
+                if os.path.exists(f"/proc/self/fd/{fd}")
+            ],
         }
         print("FACTS" + json.dumps(facts))
         """.replace("SOLUTION", repr(str(SOLUTION_DIR / "mhsa.py"))))
@@ -158,6 +163,10 @@ def test_jailed_child_sees_only_python_its_own_file_and_its_own_processes() -> N
     assert facts["interfaces"] <= 2  # the header line, and at most "lo" (down)
     assert facts["caps"] == ["CapEff:\t0000000000000000\n"]
     assert facts["kit"] is False and facts["tmp"] == [] and not facts["usr_writable"]
+    # stdin (/dev/null), stdout and stderr (one pipe), the request and reply pipes:
+    # nothing else was inherited.
+    assert sorted(facts["fds"])[0] == "/dev/null" and len(facts["fds"]) == 5
+    assert all(fd.startswith("pipe:") for fd in sorted(facts["fds"])[1:]), facts["fds"]
 
 
 SPAWNER = """
@@ -421,3 +430,23 @@ def test_confined_process_survives_a_constructor_failure_without_leaks() -> None
             confinement=Confinement(False, ("/nonexistent/unshare",), "plain"),
         )
     assert len(os.listdir("/proc/self/fd")) == before
+
+
+def test_a_root_grader_refuses_to_run_student_code_unconfined(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import autograder.sandbox as sandbox
+
+    monkeypatch.setattr(sandbox, "_probe", lambda confinement: "refused for the test")
+    monkeypatch.delenv("MHSA_ALLOW_UNCONFINED", raising=False)
+    sandbox.detect_confinement.cache_clear()
+    try:
+        if IS_ROOT:
+            with pytest.raises(
+                sandbox.SandboxUnavailable, match="MHSA_ALLOW_UNCONFINED"
+            ):
+                sandbox.detect_confinement()
+        else:
+            assert sandbox.detect_confinement().mode == "plain"
+    finally:
+        sandbox.detect_confinement.cache_clear()
