@@ -8,7 +8,7 @@ OUT ?= out
 SEED ?= 2026
 JOBS ?= 0
 
-.PHONY: help venv test grade fixtures lint clean docs-images mutants autograder handout otter bench
+.PHONY: help venv test grade fixtures lint clean docs-images mutants autograder handout otter bench attacks
 
 help:
 	@echo "make grade [SUBMISSIONS=folder|zip] [OUT=folder] [JOBS=n]   grade submissions"
@@ -21,6 +21,7 @@ help:
 	@echo "make handout                                              dist/student.zip for students"
 	@echo "make otter                                                dist/otter-autograder.zip (otter generate)"
 	@echo "make bench [JOBS=n]                                       timings: one submission, a class of 200, the reference"
+	@echo "make attacks                                              the hostile corpus and sandbox tests alone"
 
 venv: $(STAMP)
 
@@ -35,6 +36,9 @@ grade: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+attacks: $(STAMP)
+	$(PY) -m pytest tests/test_attacks.py tests/test_sandbox.py
 
 mutants: $(STAMP)
 	$(PY) -m autograder.mutants --jobs 2
