@@ -159,7 +159,7 @@ def _under(path: str, parent: str) -> bool:
     return path == parent or path.startswith(parent.rstrip("/") + "/")
 
 
-def _python_binds() -> tuple[str, ...]:
+def python_binds() -> tuple[str, ...]:
     """Folders the child's Python needs, at the paths it uses them (symlinks included).
 
     A folder that holds the solution or the fixtures is never bound.
@@ -523,7 +523,7 @@ class ConfinedProcess:
             script = jail_script(
                 str(self.workdir / "root"),
                 str(host_file),
-                _python_binds(),
+                python_binds(),
                 self.uid,
                 limits,
             )

@@ -39,6 +39,7 @@ from autograder.sandbox import (
     Confinement,
     detect_confinement,
     processes_of,
+    python_binds,
     sandbox_uid,
 )
 
@@ -162,7 +163,14 @@ def test_jailed_child_sees_only_python_its_own_file_and_its_own_processes() -> N
     assert facts["pids"] == [1]
     assert facts["interfaces"] <= 2  # the header line, and at most "lo" (down)
     assert facts["caps"] == ["CapEff:\t0000000000000000\n"]
-    assert facts["kit"] is False and facts["tmp"] == [] and not facts["usr_writable"]
+    assert facts["kit"] is False and not facts["usr_writable"]
+    # /tmp is the jail's own, empty but for the mount points of a venv living in /tmp
+    python_in_tmp = {
+        Path(p).relative_to("/tmp").parts[0]
+        for p in python_binds()
+        if Path(p).is_relative_to("/tmp")
+    }
+    assert set(facts["tmp"]) == python_in_tmp
     # stdin (/dev/null), stdout and stderr (one pipe), the request and reply pipes:
     # nothing else was inherited.
     assert sorted(facts["fds"])[0] == "/dev/null" and len(facts["fds"]) == 5
