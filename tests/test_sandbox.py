@@ -251,7 +251,8 @@ def test_children_die_when_the_grader_is_killed(tmp_path: Path, marker: str) -> 
         ],
         cwd=KIT_ROOT,
         stdout=subprocess.PIPE,
-        env={**os.environ, "PYTHONPATH": str(KIT_ROOT)},
+        # its child's private folder is never removed (the grader dies): keep it in tmp_path
+        env={**os.environ, "PYTHONPATH": str(KIT_ROOT), "TMPDIR": str(tmp_path)},
     )
     assert grader.stdout is not None
     assert grader.stdout.readline().strip() == b"called"
