@@ -235,7 +235,7 @@ def _render(name: str, number: int, rng: random.Random, salt: str) -> str:
     elif name == "syntax_error":
         mha = mha.replace("hd = D // num_heads", "hd = D // num_heads)", 1)
     elif name == "missing_module":
-        header += "import torch\n"
+        header += "import attention_utils  # a helper file the student did not submit\n"
     elif name == "skeleton":
         body = '    raise NotImplementedError("not yet")\n'
         qkv = qkv.split('    """Project')[0] + body
