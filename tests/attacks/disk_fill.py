@@ -15,7 +15,7 @@ import numpy as np
 BLOCK = b"\0" * (1 << 20)
 written = 0
 for folder in {os.getcwd(), tempfile.gettempdir(), "/tmp", "/var/tmp", "/dev/shm"}:
-    for index in range(16):  # up to 16 files of up to 64 MiB each, per folder
+    for index in range(8):  # up to 8 files of up to 64 MiB each, per folder
         try:
             with open(os.path.join(folder, f"fill-{index}"), "wb") as sink:
                 for _ in range(64):

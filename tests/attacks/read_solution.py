@@ -1,9 +1,9 @@
-"""Attack: find the hidden reference solution (the kit's path, the path derived from the
-interpreter, Gradescope's /autograder/source, a search of the whole file system, a symlink
-into it) and, if readable, run it in place of its own code: full marks.
+"""Attack: open the hidden reference solution where the kit keeps it (the kit's path, the
+path derived from the interpreter, Gradescope's /autograder/source, a symlink into it) and,
+if readable, run it in place of its own code: full marks.
 
 Contained: in the jail the kit is not mounted at all; under a dropped uid ``solution/`` is
-closed to others; the file system search finds nothing.
+closed to others.
 """
 
 import os
@@ -24,8 +24,8 @@ def _load(path: str) -> None:
             text = source.read()
     except (OSError, UnicodeDecodeError):
         return
-    if "def multi_head_attention" not in text:
-        return
+    if "def multi_head_attention" not in text or "NotImplementedError" in text:
+        return  # not a solution (the handout's skeleton is public anyway)
     evidence.append(path)
     module = ModuleType("stolen")
     try:
@@ -43,22 +43,6 @@ try:
     _load("link.py")
 except OSError:
     pass
-seen = 0
-for folder, dirs, files in os.walk("/"):
-    skip = ("/proc", "/sys", "/dev", "/usr")  # public system files: not worth the time
-    dirs[:] = [
-        d
-        for d in dirs
-        if os.path.join(folder, d) not in skip and d not in ("site-packages", ".git")
-    ]
-    for name in files:
-        seen += 1
-        if name.endswith(".py") and "mhsa" in name and folder != os.getcwd():
-            _load(os.path.join(folder, name))
-    if seen > 200_000:
-        break
-
-
 def check() -> None:
     if evidence:
         raise RuntimeError("BREACH read " + " ".join(evidence))
