@@ -38,8 +38,12 @@ class Submission:
 
 
 def safe_id(name: str) -> str:
-    """A name usable as a folder in OUT: letters, digits, dot, dash, underscore."""
-    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "submission"
+    """A name usable as a folder in OUT: letters, digits, dash, underscore.
+
+    No dots, so an id can never collide with the batch's own files (``gradebook.csv``,
+    ``summary.md``, ...), and no leading dash, so no id reads as an option or a formula.
+    """
+    cleaned = re.sub(r"[^A-Za-z0-9_-]+", "_", name).strip("_-") or "submission"
     return cleaned[:100]
 
 

@@ -35,6 +35,11 @@ def write_submission(result: GradeResult, out: Path) -> None:
         (folder / "printed.txt").write_text(result.printed + "\n")
 
 
+def spreadsheet_safe(text: str) -> str:
+    """Defuse a cell a spreadsheet would read as a formula (a student's name is data)."""
+    return "'" + text if text.startswith(("=", "+", "-", "@", "\t", "\r")) else text
+
+
 def write_gradebook(results: list[GradeResult], rubric: Rubric, path: Path) -> None:
     """One row per submission: fixed columns, then one per rubric item."""
     with path.open("w", newline="") as sink:
@@ -44,8 +49,8 @@ def write_gradebook(results: list[GradeResult], rubric: Rubric, path: Path) -> N
             scores = {item.id: item.score for item in result.items}
             writer.writerow(
                 [
-                    result.submission,
-                    result.student,
+                    spreadsheet_safe(result.submission),
+                    spreadsheet_safe(result.student),
                     points(result.score),
                     points(result.max_score),
                     result.status,
