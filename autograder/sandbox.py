@@ -280,7 +280,11 @@ def _probe(confinement: Confinement) -> str | None:
     finally:
         child.kill()
     text = child.drain.text()
-    if child.exit_status() == 0 and "probe-ok" in text:
+    if confinement.drop_privileges:
+        expected = sandbox_uid()
+    else:
+        expected = 0 if confinement.jail else os.getuid()  # root of its user namespace
+    if child.exit_status() == 0 and f"probe-ok {expected}" in text:
         return None
     return f"exit status {child.exit_status()}: {text.strip()[-300:]}"
 
