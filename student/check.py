@@ -177,7 +177,11 @@ def load_module(path: Path) -> tuple[types.ModuleType | None, str]:
     try:
         with time_limit(CALL_SECONDS), quiet():
             spec.loader.exec_module(module)
-    except (Exception, SystemExit, CallTimeout) as exc:  # any failure is the student's to see
+    except (
+        Exception,
+        SystemExit,
+        CallTimeout,
+    ) as exc:  # any failure is the student's to see
         return None, "importing it " + explain_exception(exc, path)
     return module, ""
 
@@ -295,7 +299,11 @@ def run_case(
     try:
         with time_limit(CALL_SECONDS), quiet():
             result = getattr(module, name)(*args)
-    except (Exception, SystemExit, CallTimeout) as exc:  # any failure is the student's to see
+    except (
+        Exception,
+        SystemExit,
+        CallTimeout,
+    ) as exc:  # any failure is the student's to see
         error = exc
     problems: list[str] = []
     returned = False
