@@ -25,6 +25,7 @@ from autograder.config import FUNCTION_ALIASES, MYPY_CONFIG
 
 MAX_SOURCE_BYTES = 512 << 10
 MYPY_LOCK_NAME = "grader.lock"  # in the cache folder: one mypy at a time uses it
+MYPY_LOCK_WAIT = 120.0  # seconds a batch waits for another batch's mypy to finish
 SILENCING_COMMENT = re.compile(r"type:\s*ignore|mypy\s*:", re.IGNORECASE)
 MYPY_LINE = re.compile(
     r"^(?P<file>[^:]+\.py):(?P<line>\d+): (?P<kind>error|note): (?P<msg>.*)$"
@@ -183,14 +184,19 @@ class MypyRun:
     Files are named by a hash of their text, so regrading the same class (in any order)
     finds every file in mypy's cache. Only one mypy at a time uses ``cache_dir``: its
     SQLite cache is shared by every batch of this checkout, so concurrent batches take
-    turns through an exclusive lock, and after ``timeout`` seconds of waiting a batch
-    checks with a private, cold cache instead.
+    turns through an exclusive lock, and after ``lock_wait`` seconds of waiting a batch
+    checks with a private, cold cache instead. mypy itself gets ``timeout`` seconds.
     """
 
     def __init__(
-        self, texts: dict[str, str], cache_dir: Path, timeout: float = 300
+        self,
+        texts: dict[str, str],
+        cache_dir: Path,
+        timeout: float = 300,
+        lock_wait: float = MYPY_LOCK_WAIT,
     ) -> None:
         self.texts, self.cache_dir, self.timeout = texts, cache_dir, timeout
+        self.lock_wait = lock_wait
         self.deadline = time.monotonic() + timeout
         self.names: dict[str, list[str]] = {}  # file name -> keys with that text
         self.process: subprocess.Popen[str] | None = None
@@ -212,6 +218,7 @@ class MypyRun:
                 (folder / name).write_text(checked, encoding="utf-8")
             self.names.setdefault(name, []).append(key)
         cache = self._locked_cache(folder)
+        self.deadline = time.monotonic() + self.timeout  # from mypy's start
         command = [
             sys.executable,
             "-m",
@@ -237,11 +244,12 @@ class MypyRun:
     def _locked_cache(self, folder: Path) -> Path:
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         lock = (self.cache_dir / MYPY_LOCK_NAME).open("a+b")
+        give_up = time.monotonic() + self.lock_wait
         while True:
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                if time.monotonic() < self.deadline:
+                if time.monotonic() < give_up:
                     time.sleep(0.05)
                     continue
                 lock.close()
