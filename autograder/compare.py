@@ -178,6 +178,8 @@ def _structure_problem(case: Case, outcome: Returned) -> str | None:
             f"`{name}` should return one numpy array; it returned a "
             f"{outcome.container} of {outcome.count}"
         )
+    if len(outcome.metas) != wanted or len(outcome.values) != wanted:
+        return f"`{name}` returned {len(outcome.metas)} values where {wanted} were expected"
     for meta in outcome.metas:
         if meta.not_array is not None:
             return f"`{name}` returned a `{meta.not_array}`, not a numpy array"

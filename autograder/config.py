@@ -45,7 +45,7 @@ class Limits:
     memory_bytes: int = 1 << 30
     file_bytes: int = 16 << 20
     open_files: int = 64
-    processes: int = 64
+    processes: int = 16
     output_bytes: int = 64 << 10
     message_bytes: int = 1 << 20
 

@@ -27,6 +27,7 @@ MAX_SOURCE_BYTES = 512 << 10
 MYPY_LOCK_NAME = "grader.lock"  # in the cache folder: one mypy at a time uses it
 MYPY_LOCK_WAIT = 120.0  # seconds a batch waits for another batch's mypy to finish
 SILENCING_COMMENT = re.compile(r"type:\s*ignore|mypy\s*:", re.IGNORECASE)
+PER_FILE_MYPY_SECONDS = 60.0
 MYPY_LINE = re.compile(
     r"^(?P<file>[^:]+\.py):(?P<line>\d+): (?P<kind>error|note): (?P<msg>.*)$"
 )
@@ -280,7 +281,16 @@ class MypyRun:
                 timeout=max(self.deadline - time.monotonic(), 1.0)
             )
         except subprocess.TimeoutExpired:
-            return {}
+            # One pathological file must not cost the whole class its typing point:
+            # check the files one by one, each with its own deadline.
+            self.process.kill()
+            self.process.wait()
+            if len(self.texts) == 1:
+                return {}
+            if self._lock is not None:
+                self._lock.close()
+                self._lock = None
+            return _one_by_one(self.texts, self.cache_dir, PER_FILE_MYPY_SECONDS)
         if self.process.returncode not in (0, 1):
             if len(self.texts) == 1:
                 return {}
