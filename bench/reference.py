@@ -1,7 +1,7 @@
 """Time the reference's float32 multi-head attention, and PyTorch's, in one process.
 
 Run as ``python -m bench.reference [--size B,L,D,H]``; prints one JSON object: the BLAS
-library and kernel threadpoolctl saw, the reference's median time, and PyTorch's (its
+library and kernel threadpoolctl saw, the reference's median and best times, and PyTorch's (its
 ``scaled_dot_product_attention`` plus the same projections) when torch is importable.
 ``bench.run`` calls it in a subprocess, once with the environment as it is and once with
 pinned ``OPENBLAS_*`` variables removed, so the effect of a pinned kernel is visible.
@@ -28,15 +28,19 @@ REPEATS = 15
 Timed = Callable[[], object]
 
 
-def median_seconds(work: Timed, repeats: int = REPEATS) -> float:
-    """Median wall time of ``work`` after one warm-up call."""
+def seconds(work: Timed, repeats: int = REPEATS) -> dict[str, float]:
+    """Median and best wall time of ``work`` after one warm-up call.
+
+    The best run is the least disturbed by other processes (OpenBLAS's two threads wait
+    for each other whenever one is descheduled), so ratios are taken between best runs.
+    """
     work()
     times = []
     for _ in range(repeats):
         started = time.perf_counter()
         work()
         times.append(time.perf_counter() - started)
-    return statistics.median(times)
+    return {"median": statistics.median(times), "best": min(times)}
 
 
 def blas_description() -> dict[str, Any]:
@@ -76,10 +80,8 @@ def measure(batch: int, length: int, width: int, heads: int) -> dict[str, Any]:
         },
         "blas": blas_description(),
         "dtype_kept": str(output.dtype),
-        "reference_s": median_seconds(
-            lambda: multi_head_attention(inputs, wq, wk, wv, heads)
-        ),
-        "reference_sdpa_s": median_seconds(
+        "reference": seconds(lambda: multi_head_attention(inputs, wq, wk, wv, heads)),
+        "reference_sdpa": seconds(
             lambda: scaled_dot_product_attention(q, k, v, 1.0 / math.sqrt(hd))
         ),
     }
@@ -110,8 +112,8 @@ def measure(batch: int, length: int, width: int, heads: int) -> dict[str, Any]:
         "version": torch.__version__,
         "threads": torch.get_num_threads(),
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-        "mha_s": median_seconds(torch_mha),
-        "sdpa_s": median_seconds(torch_sdpa),
+        "mha": seconds(torch_mha),
+        "sdpa": seconds(torch_sdpa),
         "max_abs_difference": agreement,
     }
     return figures
