@@ -65,8 +65,8 @@ handout: $(STAMP)
 otter: $(STAMP)
 	$(PY) -m autograder.package otter --out dist/otter-autograder.zip
 
-# PyTorch (the reference's yardstick) is installed only where its CPU wheel exists for the
-# venv's Python (3.11 here); elsewhere the bench says the ratio is skipped.
+# PyTorch (the reference's yardstick, a CPU build: see the `bench` extra) is installed only on
+# Python 3.11, for which this machine has its wheel; elsewhere the bench skips the ratio.
 bench: $(STAMP)
 	@$(PY) -c 'import torch' 2>/dev/null \
 		|| { $(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' \
