@@ -67,6 +67,9 @@ PROMISES = {
 MYPY_CONFIG = """[mypy]
 python_version = 3.10
 ignore_missing_imports = True
+follow_imports = skip
+
+[mypy-numpy,numpy.*]
 follow_imports = silent
 """
 
