@@ -65,14 +65,23 @@ handout: $(STAMP)
 otter: $(STAMP)
 	$(PY) -m autograder.package otter --out dist/otter-autograder.zip
 
-# PyTorch (the reference's yardstick, a CPU build: see the `bench` extra) is installed only on
+# PyTorch (the reference's yardstick, a CPU build: see the `bench` extra) goes into a venv of
+# its own, never the grading venv, where student code could import it. It is installed only on
 # Python 3.11, for which this machine has its wheel; elsewhere the bench skips the ratio.
-bench: $(STAMP)
-	@$(PY) -c 'import torch' 2>/dev/null \
-		|| { $(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' \
-			&& $(PY) -m pip install --quiet --disable-pip-version-check ".[bench]"; } \
+BENCH_VENV := .venv-bench
+BENCH_STAMP := $(BENCH_VENV)/.installed
+
+$(BENCH_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check ".[dev]"
+	@$(BENCH_VENV)/bin/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' \
+		&& $(BENCH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check ".[bench]" \
 		|| echo "make bench: PyTorch not installed; the ratio to PyTorch is skipped"
-	$(PY) -m bench --jobs $(JOBS)
+	@touch $@
+
+bench: $(STAMP) $(BENCH_STAMP)
+	$(BENCH_VENV)/bin/python -m bench --jobs $(JOBS)
 
 clean:
-	rm -rf $(VENV) out dist build *.egg-info
+	rm -rf $(VENV) $(BENCH_VENV) out dist build *.egg-info
