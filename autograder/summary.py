@@ -52,6 +52,7 @@ BINS = 10  # score histogram bins between 0 and the maximum score
 TOP_MISTAKES = 10
 TOP_PAIRS = 20
 LISTED_IDS = 6  # submission ids named per mistake before "and N more"
+MIN_CHARTED = 2  # a distribution of one score is not worth 0.3 s of matplotlib
 
 _FUNCTION_OF_PREFIX = {
     "qkv": "create_qkv",
@@ -527,10 +528,13 @@ def write_class_reports(
         similarity = compare(sources, read_skeleton())
         write_csv(similarity, out / SIMILARITY_CSV)
         charts: str | None = None
-        try:
-            draw_charts(summary, out)
-        except ImportError as exc:
-            charts = f"matplotlib is not available ({exc})"
+        if len(results) < MIN_CHARTED:
+            charts = f"fewer than {MIN_CHARTED} submissions"
+        else:
+            try:
+                draw_charts(summary, out)
+            except ImportError as exc:
+                charts = f"matplotlib is not available ({exc})"
         (out / SUMMARY_MD).write_text(summary_markdown(summary, similarity, charts))
         return terminal_digest(summary, similarity, out)
     except Exception as exc:  # the grades are safe; say what is missing

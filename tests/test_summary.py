@@ -17,6 +17,7 @@ import pytest
 from matplotlib.image import imread
 
 from autograder import summary as summary_module
+from autograder.batch import grade_folder
 from autograder.discover import discover
 from autograder.feedback import points
 from autograder.rubric import load_rubric
@@ -30,7 +31,7 @@ from autograder.summary import (
     symptom,
     write_class_reports,
 )
-from tests.conftest import EXAMPLES, GradedBatch
+from tests.conftest import EXAMPLES, TEST_LIMITS, GradedBatch
 
 RUBRIC = load_rubric()
 EXAMPLE_IDS = sorted(p.stem for p in EXAMPLES.glob("*.py"))
@@ -278,4 +279,15 @@ def test_an_empty_class_gets_a_summary(tmp_path: Path) -> None:
     markdown = (tmp_path / SUMMARY_MD).read_text()
     assert table_value(markdown, "submissions") == "0"
     assert table_value(markdown, "mean") == f"n/a / {points(RUBRIC.max_score)}"
-    assert png_size(tmp_path / SCORES_PNG) == png_size(tmp_path / ITEMS_PNG)
+    assert "Charts were not drawn" in markdown
+    assert not (tmp_path / SCORES_PNG).exists()
+
+
+def test_a_single_submission_gets_a_summary_without_charts(tmp_path: Path) -> None:
+    folder = tmp_path / "one"
+    folder.mkdir()
+    (folder / "correct.py").write_bytes((EXAMPLES / "correct.py").read_bytes())
+    grade_folder(folder, tmp_path / "out", jobs=1, limits=TEST_LIMITS, quiet=True)
+    summary = (tmp_path / "out" / "summary.md").read_text()
+    assert "Charts were not drawn: fewer than 2 submissions" in summary
+    assert not (tmp_path / "out" / "summary-scores.png").exists()
