@@ -18,7 +18,7 @@ from autograder.casebook import Case
 from autograder.channel import FloatArray
 from autograder.config import TOLERANCES
 from autograder.diagnose import diagnose, diagnose_raised
-from autograder.remote import Failed, Outcome, Raised, Returned
+from autograder.remote import Failed, Outcome, Raised, Returned, describe_raised
 
 PARAMETERS: dict[str, tuple[str, ...]] = {
     "create_qkv": ("inputs", "weights_q", "weights_k", "weights_v"),
@@ -50,32 +50,6 @@ def _shape(shape: tuple[int, ...] | None) -> str:
         + ("," if len(shape or ()) == 1 else "")
         + ")"
     )
-
-
-def describe_raised(subject: str, raised: Raised, show_message: bool = True) -> str:
-    """An exception in the student's words: type, message, line.
-
-    ``subject`` names who raised it: "`create_qkv`" or "importing your file".
-    ``show_message`` is False on hidden cases, whose exception text could echo inputs.
-    """
-    if raised.type == "NotImplementedError":
-        return f"{subject} is not implemented yet (it raises NotImplementedError)"
-    if raised.type == "ModuleNotFoundError" and raised.module:
-        return (
-            f"your file imports `{raised.module}`, which is not available to the grader "
-            "(only numpy and the standard library are)"
-        )
-    where = f" at line {raised.line} of your file" if raised.line else ""
-    if raised.type == "SystemExit":
-        return f"{subject} called sys.exit ({raised.message}){where}"
-    if raised.type == "RecursionError":
-        return f"{subject} recursed too deeply (RecursionError){where}"
-    if raised.type == "MemoryError":
-        return (
-            f"{subject} ran out of memory (MemoryError: over the memory limit){where}"
-        )
-    detail = f": {raised.message}" if raised.message and show_message else ""
-    return f"{subject} raised {raised.type}{detail}{where}"
 
 
 def _subject(case: Case) -> str:

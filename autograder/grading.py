@@ -11,11 +11,10 @@ from dataclasses import dataclass, field
 import pytest
 
 from autograder.casebook import Case
-from autograder.compare import describe_raised
 from autograder.config import CASES_DIR, Limits
 from autograder.diagnose import review
 from autograder.plugin import CaseResult, GradingPlugin
-from autograder.remote import Failed, Raised, StudentModule
+from autograder.remote import Failed, StudentModule, import_failure_outcome
 from autograder.rubric import Rubric
 from autograder.scoring import ItemScore, score_items
 from autograder.static import StaticReport
@@ -139,17 +138,10 @@ def grade(
 
 
 def _status(static: StaticReport, module: StudentModule) -> tuple[str, str]:
-    failure = module.import_failure
     if static.fatal is not None:
         return static.fatal_kind or "static", static.fatal
-    if isinstance(failure, Raised):
-        kind = (
-            "missing_module"
-            if failure.type == "ModuleNotFoundError"
-            else "import_error"
-        )
-        return kind, describe_raised("importing your file", failure)
-    if isinstance(failure, Failed):
+    if module.import_failure is not None:
+        failure = import_failure_outcome(module.import_failure)
         return failure.kind, failure.message
     if module.hung:
         failure = next(iter(module.hung.values()))

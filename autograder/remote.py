@@ -176,7 +176,7 @@ class StudentModule:
         if self.process is None and self.import_failure is None:
             self._start()
         if self.import_failure is not None:
-            return self.import_failure
+            return import_failure_outcome(self.import_failure)
         assert self.process is not None
         name = self.resolved.get(function)
         if name is None:
@@ -290,3 +290,37 @@ def _raised(error: object) -> Raised:
 def _missing_message(function: str) -> str:
     names = " or ".join(f"`{alias}`" for alias in FUNCTION_ALIASES[function])
     return f"no function named {names} was found at the top level of your file"
+
+
+def describe_raised(subject: str, raised: Raised, show_message: bool = True) -> str:
+    """An exception in the student's words: type, message, line.
+
+    ``subject`` names who raised it: "`create_qkv`" or "importing your file".
+    ``show_message`` is False on hidden cases, whose exception text could echo inputs.
+    """
+    if raised.type == "NotImplementedError":
+        return f"{subject} is not implemented yet (it raises NotImplementedError)"
+    if raised.type == "ModuleNotFoundError" and raised.module:
+        return (
+            f"your file imports `{raised.module}`, which is not available to the grader "
+            "(only numpy and the standard library are)"
+        )
+    where = f" at line {raised.line} of your file" if raised.line else ""
+    if raised.type == "SystemExit":
+        return f"{subject} called sys.exit ({raised.message}){where}"
+    if raised.type == "RecursionError":
+        return f"{subject} recursed too deeply (RecursionError){where}"
+    if raised.type == "MemoryError":
+        return (
+            f"{subject} ran out of memory (MemoryError: over the memory limit){where}"
+        )
+    detail = f": {raised.message}" if raised.message and show_message else ""
+    return f"{subject} raised {raised.type}{detail}{where}"
+
+
+def import_failure_outcome(failure: Failed | Raised) -> Failed:
+    """What every call reports when the module could not be imported at all."""
+    if isinstance(failure, Failed):
+        return failure
+    kind = "missing_module" if failure.type == "ModuleNotFoundError" else "import_error"
+    return Failed(kind, describe_raised("importing your file", failure))

@@ -168,3 +168,21 @@ def test_hidden_case_data_never_reaches_feedback(graded: GradedBatch) -> None:
             assert case.description not in text
             for want in case.expected:
                 assert f"{float(want.flat[0]):.6g}" not in text
+
+
+def test_an_import_failure_is_blamed_on_the_import_not_on_functions(
+    graded: GradedBatch,
+) -> None:
+    result = graded.results["fails_at_import"]
+    assert result.status == "import_error"
+    assert "line 5" in result.status_message
+    messages = [
+        r.message
+        for i in result.items
+        for r in i.results
+        if i.id not in ("typing", "formatting")
+    ]
+    assert messages
+    assert all(
+        m.startswith("importing your file raised ZeroDivisionError") for m in messages
+    )
