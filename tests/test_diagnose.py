@@ -13,7 +13,6 @@ from autograder.channel import ArrayMeta, FloatArray
 from autograder.compare import (
     NO_VALUE_ERROR,
     RAISE_NOT_ASSERT,
-    describe_raised,
     judge,
 )
 from autograder.diagnose import (
@@ -32,7 +31,7 @@ from autograder.diagnose import (
     review,
 )
 from autograder.plugin import CaseResult
-from autograder.remote import Failed, Raised, Returned
+from autograder.remote import Failed, Raised, Returned, describe_raised
 
 CASES = load_cases()
 RNG = np.random.default_rng(5)
