@@ -2,7 +2,7 @@
 
 Graded cases are plain pytest tests in ``autograder/cases``. A ``@pytest.mark.item(...)``
 marker names the rubric item; this plugin parametrizes each such test with that item's
-fixture cases, lends it the submission (``student``) and its static report (``static``),
+fixture cases, lends it (through ``cases/conftest.py``) the submission and its static report,
 and records every outcome with a message that is safe to show the student.
 """
 
@@ -47,6 +47,10 @@ class CaseResult:
     returned: bool = False
 
 
+GRADING = pytest.StashKey["GradingPlugin"]()
+"""Where the running session finds its plugin (``autograder/cases/conftest.py`` reads it)."""
+
+
 class GradingPlugin:
     """Registered per submission with ``pytest.main(..., plugins=[GradingPlugin(...)])``."""
 
@@ -61,6 +65,7 @@ class GradingPlugin:
         config.addinivalue_line(
             "markers", "item(id): the rubric item a graded test scores"
         )
+        config.stash[GRADING] = self
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
         marker = metafunc.definition.get_closest_marker("item")
@@ -68,12 +73,12 @@ class GradingPlugin:
             chosen = [case for case in self._cases if case.item == marker.args[0]]
             metafunc.parametrize("case", chosen, ids=[case.id for case in chosen])
 
-    @pytest.fixture(scope="session")
-    def student(self) -> StudentModule:
+    @property
+    def module(self) -> StudentModule:
         """The submission, running in its confined child."""
         return self._module
 
-    @pytest.fixture(scope="session")
+    @property
     def static(self) -> StaticReport:
         """What the static checks found."""
         return self._static
