@@ -526,6 +526,17 @@ def _applicable(case: Case) -> list[Variant]:
     return [v for v in VARIANTS if case.function in v.functions]
 
 
+def variant_outputs(case: Case) -> list[tuple[Variant, list[FloatArray]]]:
+    """Every way of replaying each misconception that applies to ``case``, with its output."""
+    outputs = []
+    for variant in _applicable(case):
+        for mistake in variant.mistakes:
+            replay = _replay(case, mistake)
+            if replay is not None:
+                outputs.append((variant, replay))
+    return outputs
+
+
 def explain(
     case: Case,
     values: Sequence[FloatArray | None],

@@ -35,6 +35,7 @@ from autograder.config import (
     RUBRIC_FILE,
     TOLERANCES,
 )
+from autograder.hints import hints_json
 from autograder.rubric import RubricItem, load_rubric
 
 DIST_DIR = KIT_ROOT / "dist"
@@ -98,7 +99,9 @@ def autograder_members() -> list[Member]:
 
 
 def handout_members() -> list[Member]:
-    """The student's zip: skeleton, README, self-check, public fixtures, rubric."""
+    """The student's zip: skeleton, README, self-check, public fixtures, rubric, and the
+    known mistakes' outputs on the public cases (``autograder.hints``) for the self-check.
+    """
     files = {
         "mhsa.py": STUDENT_DIR / "mhsa.py",
         "README.md": STUDENT_DIR / "README.md",
@@ -106,7 +109,9 @@ def handout_members() -> list[Member]:
         "fixtures/public.json": FIXTURES_DIR / "public.json",
         "rubric.json": RUBRIC_FILE,
     }
-    return [_file(f"{HANDOUT_FOLDER}/{name}", path) for name, path in files.items()]
+    members = [_file(f"{HANDOUT_FOLDER}/{name}", path) for name, path in files.items()]
+    members.append((f"{HANDOUT_FOLDER}/fixtures/hints.json", hints_json(), 0o644))
+    return members
 
 
 # --- Otter ------------------------------------------------------------------------------

@@ -256,7 +256,36 @@ def compare(
     )
 
 
-def judge_return(case: dict[str, Any], result: Any) -> tuple[list[str], bool]:
+def likely_cause(results: list[Any], hints: list[dict[str, Any]]) -> str:
+    """The known mistake whose output (shipped in fixtures/hints.json) equals the student's.
+
+    A hint holds what one misconception gives on this public case; NaN/inf are stored as
+    null and match only where the student's output is not finite either.
+    """
+    for hint in hints:
+        arrays = hint["arrays"]
+        if len(arrays) != len(results):
+            continue
+        for got, stored in zip(results, arrays):
+            want = np.array(
+                [np.nan if v is None else v for v in stored["data"]], dtype=np.float64
+            ).reshape(stored["shape"])
+            if not isinstance(got, np.ndarray) or got.shape != want.shape:
+                break
+            values = got.astype(np.float64)
+            finite = np.isfinite(want)
+            if not np.array_equal(np.isfinite(values), finite):
+                break
+            if not np.allclose(values[finite], want[finite], rtol=1e-4, atol=1e-6):
+                break
+        else:
+            return str(hint["explanation"])
+    return ""
+
+
+def judge_return(
+    case: dict[str, Any], result: Any, hints: list[dict[str, Any]]
+) -> tuple[list[str], bool]:
     """Problems with a normal return for an array case, and whether arrays came back."""
     wants = [
         np.array(a["data"], dtype=a["dtype"]).reshape(a["shape"])
@@ -280,11 +309,19 @@ def judge_return(case: dict[str, Any], result: Any) -> tuple[list[str], bool]:
     if strays:
         return [f"returned a {strays[0]}, not a numpy array"], False
     problems = [compare(lab, r, w, check) for lab, r, w in zip(labels, results, wants)]
-    return [p for p in problems if p], True
+    problems = [p for p in problems if p]
+    cause = likely_cause(results, hints) if problems else ""
+    if cause:
+        problems.append(f"likely cause: {cause}")
+    return problems, True
 
 
 def run_case(
-    case: dict[str, Any], found: dict[str, str], module: Any, path: Path
+    case: dict[str, Any],
+    found: dict[str, str],
+    module: Any,
+    path: Path,
+    hints: list[dict[str, Any]],
 ) -> Outcome:
     """Call the student's function on one public case and judge what comes back."""
     function = case["function"]
@@ -325,7 +362,7 @@ def run_case(
     elif error is not None:
         problems.append(explain_exception(error, path))
     else:
-        found_problems, returned = judge_return(case, result)
+        found_problems, returned = judge_return(case, result, hints)
         problems += found_problems
     params = PARAMETERS[function]
     for index, (now, then) in enumerate(zip(args, before)):
@@ -501,6 +538,12 @@ def main(argv: list[str] | None = None) -> int:
         "--fixtures", type=Path, default=find_data("fixtures/public.json")
     )
     parser.add_argument("--rubric", type=Path, default=find_data("rubric.json"))
+    parser.add_argument(
+        "--hints",
+        type=Path,
+        default=find_data("fixtures/hints.json"),
+        help="known mistakes' outputs on the public cases (optional; in the handout)",
+    )
     options = parser.parse_args(argv)
     path: Path = options.submission or Path("mhsa.py")
     if options.submission is None and not path.exists():
@@ -512,6 +555,11 @@ def main(argv: list[str] | None = None) -> int:
     path = path.resolve()
     cases: list[dict[str, Any]] = json.loads(options.fixtures.read_text())["cases"]
     rubric: list[dict[str, Any]] = json.loads(options.rubric.read_text())["items"]
+    hints: dict[str, list[dict[str, Any]]] = (
+        json.loads(options.hints.read_text())["cases"]
+        if options.hints.is_file()
+        else {}
+    )
     text = path.read_text(encoding="utf-8", errors="replace")
     print(f"Checking {path} on {len(cases)} public cases\n")
 
@@ -538,7 +586,9 @@ def main(argv: list[str] | None = None) -> int:
                 "    (found multi_head_self_attention; multi_head_attention is preferred)"
             )
 
-    outcomes = [run_case(case, found, module, path) for case in cases]
+    outcomes = [
+        run_case(case, found, module, path, hints.get(case["id"], [])) for case in cases
+    ]
     for outcome in outcomes:
         show(":)" if outcome.passed else ":(", outcome.title, outcome.detail)
         all_passed &= outcome.passed

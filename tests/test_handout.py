@@ -23,6 +23,7 @@ STUDENT_FILES = {
     "README.md",
     "check.py",
     "fixtures/public.json",
+    "fixtures/hints.json",
     "rubric.json",
 }
 # Runs check.py with nothing importable but the standard library and numpy (-S: no site).
@@ -141,3 +142,38 @@ def test_self_check_on_a_correct_file_passes_every_public_check(
     assert with_mypy.returncode == 0, with_mypy.stdout + with_mypy.stderr
     assert ":) mypy reports no error" in with_mypy.stdout
     assert re.search(r"total\s+10\.00 / 10\.00", with_mypy.stdout), with_mypy.stdout
+
+
+@pytest.mark.parametrize(
+    ("example", "phrase"),
+    [
+        ("softmax_wrong_axis.py", "softmax normalises over the wrong axis"),
+        ("no_scale.py", "without the scale"),
+        ("heads_no_transpose.py", "without moving the head axis"),
+        ("unstable_softmax.py", "without max-subtraction"),
+    ],
+)
+def test_self_check_names_the_mistake_like_the_grader(
+    unpacked: Path, numpy_home: Path, example: str, phrase: str
+) -> None:
+    (unpacked / "mhsa.py").write_text((EXAMPLES / example).read_text())
+    done = self_check(unpacked, numpy_home)
+    assert done.returncode == 1
+    assert "likely cause: " in done.stdout
+    assert phrase in done.stdout, done.stdout
+
+
+def test_self_check_hints_cover_public_value_cases_only(
+    members: dict[str, bytes],
+) -> None:
+    hints = json.loads(members[f"{HANDOUT_FOLDER}/fixtures/hints.json"])["cases"]
+    public = json.loads((FIXTURES_DIR / "public.json").read_text())["cases"]
+    valued = {
+        c["id"]
+        for c in public
+        if c["item"].endswith((".values", ".stability")) and "arrays" in c["expected"]
+    }
+    assert set(hints) == valued
+    hidden = json.loads((FIXTURES_DIR / "hidden.json").read_text())["cases"]
+    assert not {c["id"] for c in hidden} & set(hints)
+    assert all(hints[case] for case in valued)
