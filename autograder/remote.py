@@ -27,6 +27,7 @@ from autograder.channel import (
 )
 from autograder.config import FUNCTION_ALIASES, Limits
 from autograder.sandbox import ConfinedProcess
+from autograder.source_text import line_ref
 
 Argument = FloatArray | int | float
 
@@ -305,7 +306,7 @@ def describe_raised(subject: str, raised: Raised, show_message: bool = True) -> 
             f"your file imports `{raised.module}`, which is not available to the grader "
             "(only numpy and the standard library are)"
         )
-    where = f" at line {raised.line} of your file" if raised.line else ""
+    where = f" at {line_ref(raised.line)} of your file" if raised.line else ""
     if raised.type == "SystemExit":
         return f"{subject} called sys.exit ({raised.message}){where}"
     if raised.type == "RecursionError":

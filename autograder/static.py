@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import IO
 
 from autograder.config import FUNCTION_ALIASES, MYPY_CONFIG
+from autograder.source_text import SourceDecodeError, decode_source, line_ref
 
 MAX_SOURCE_BYTES = 512 << 10
 MYPY_LOCK_NAME = "grader.lock"  # in the cache folder: one mypy at a time uses it
@@ -70,20 +71,15 @@ def read_submission(source: bytes, black: bool = True) -> StaticReport:
     if not source.strip():
         return _fatal(report, "empty", "the file is empty")
     try:
-        text = source.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = source[: exc.start].count(b"\n") + 1
-        return _fatal(
-            report,
-            "encoding",
-            f"the file is not valid UTF-8 (byte {exc.start}, line {line}); "
-            "save it as UTF-8",
-        )
+        text = decode_source(source)
+    except SourceDecodeError as exc:
+        return _fatal(report, "encoding", str(exc))
     report.text = text
     try:
         tree = ast.parse(text)
     except SyntaxError as exc:
-        where = f"line {exc.lineno}" + (f", column {exc.offset}" if exc.offset else "")
+        line = exc.lineno or 0
+        where = line_ref(line) + (f", column {exc.offset}" if exc.offset else "")
         return _fatal(report, "syntax", f"syntax error at {where}: {exc.msg}")
     except (ValueError, RecursionError, MemoryError) as exc:
         return _fatal(
@@ -335,7 +331,7 @@ def typing_problems(report: StaticReport) -> list[str]:
     if report.mypy_errors is None:
         problems.append("mypy could not check the file")
     elif report.mypy_errors:
-        shown = report.mypy_errors[:5]
+        shown = [_located(error) for error in report.mypy_errors[:5]]
         more = len(report.mypy_errors) - len(shown)
         problems.append(
             "mypy reports a type error (run `mypy mhsa.py` to see it): "
@@ -343,3 +339,10 @@ def typing_problems(report: StaticReport) -> list[str]:
             + (f" (and {more} more)" if more else "")
         )
     return problems
+
+
+def _located(mypy_error: str) -> str:
+    """A stored ``line N: message`` with the line named as feedback names lines."""
+    line, _, message = mypy_error.partition(": ")
+    number = line.removeprefix("line ")
+    return f"{line_ref(int(number))}: {message}" if number.isdigit() else mypy_error
