@@ -17,7 +17,7 @@ from autograder.report import terminal_table, write_gradebook, write_submission
 from autograder.rubric import Rubric, load_rubric
 from autograder.sandbox import protect
 from autograder.scoring import score_items
-from autograder.static import MypyRun, StaticReport, check_black, read_submission
+from autograder.static import BlackRun, MypyRun, StaticReport, read_submission
 from autograder.summary import write_class_reports
 
 MYPY_CACHE = KIT_ROOT / ".cache" / "mypy"
@@ -81,27 +81,51 @@ def failed_row(
     )
 
 
-def static_reports(submissions: list[Submission]) -> dict[str, StaticReport]:
+def _written(
+    result: GradeResult, submission: Submission, rubric: Rubric, out: Path
+) -> GradeResult:
+    """Write one submission's reports; if that fails, its row says so and the batch goes on."""
+    try:
+        write_submission(result, out)
+        return result
+    except Exception as exc:  # a report that cannot be written loses only itself
+        failed = failed_row(
+            submission,
+            rubric,
+            "internal_error",
+            f"the grader could not write this submission's report ({type(exc).__name__})",
+        )
+        try:
+            write_submission(failed, out)
+        except Exception:  # noqa: S110 - the gradebook row still tells staff
+            pass
+        return failed
+
+
+def static_reports(
+    submissions: list[Submission], limits: Limits | None = None
+) -> dict[str, StaticReport]:
     """Parse every submission, then type-check all parseable ones in one mypy run.
 
-    mypy runs in its own process while this one checks formatting with black.
+    mypy runs in its own process while one black worker checks formatting in another;
+    this process only waits for both (each under the limits of ``limits``).
     """
+    limits = limits or Limits()
     reports = {}
     for sub in submissions:
         if sub.problem is not None:
             report = StaticReport(fatal=sub.problem, fatal_kind="no_file")
         else:
-            report = read_submission(sub.source, black=False)
+            report = read_submission(sub.source, black=False, file_name=sub.file_name)
         reports[sub.id] = report
     texts = {key: r.text for key, r in reports.items() if r.fatal is None}
-    checking = MypyRun(texts, MYPY_CACHE)
+    checking = MypyRun(texts, MYPY_CACHE, limits)
     try:
-        for report in reports.values():
-            check_black(report)
+        with BlackRun(limits) as formatting:
+            for report in reports.values():
+                formatting.check(report)
     finally:
-        checked = checking.result()
-    for key in texts:
-        reports[key].mypy_errors = checked.get(key)
+        checking.record(reports)
     return reports
 
 
@@ -112,9 +136,9 @@ def grade_folder(
     started = time.monotonic()
     submissions = discover(source)
     out.mkdir(parents=True, exist_ok=True)
-    protect([SOLUTION_DIR, FIXTURES_DIR, source, out])
+    protect([KIT_ROOT, SOLUTION_DIR, FIXTURES_DIR, source, out])
     rubric = load_rubric()
-    statics = static_reports(submissions)
+    statics = static_reports(submissions, limits)
     jobs = jobs if jobs > 0 else (os.cpu_count() or 1)
     jobs = min(jobs, max(len(submissions), 1))
     from tqdm import tqdm  # imported here: run_autograder never needs it
@@ -152,9 +176,7 @@ def grade_folder(
                         sub, rubric, "internal_error", f"grader worker failed: {exc!r}"
                     )
     bar.close()
-    ordered = [results[sub.id] for sub in submissions]
-    for result in ordered:
-        write_submission(result, out)
+    ordered = [_written(results[sub.id], sub, rubric, out) for sub in submissions]
     write_gradebook(ordered, rubric, out / "gradebook.csv")
     digest = write_class_reports(ordered, rubric, submissions, out)
     elapsed = time.monotonic() - started

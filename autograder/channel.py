@@ -3,13 +3,20 @@
 Nothing read here is unpickled or evaluated. A reply is a bounded JSON header followed by
 raw array buffers; a buffer is read only when its dtype is whitelisted and its size is within
 the bound the caller derived from the expected shape.
+
+This is where the child's words enter the grader: every string of a header goes through
+``untrusted.safe_text`` as it is parsed, integers are bounded, and a name the grader may
+repeat (a dtype, the type of a returned object) is replaced by one of the grader's own
+words. Refusals carry fixed sentences: a number the child chose never reaches a message.
 """
 
 from __future__ import annotations
 
+import builtins
 import json
 import math
 import os
+import re
 import select
 import struct
 import time
@@ -19,8 +26,26 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from autograder.untrusted import safe_text
+
 ACCEPTED_DTYPES = frozenset({"float64", "float32"})
 FloatArray = npt.NDArray[np.floating[Any]]
+MAX_HEADER_DEPTH = 6  # a reply header nests three levels; anything deeper is forged
+MAX_INT_DIGITS = 20  # every integer the grader expects fits in 64 bits
+MAX_TEXT = 1000  # characters kept of any one string from the child
+# Words the grader may repeat about a returned value: numpy's dtype names, and the names of
+# built-in and numpy types a function might return instead of an array. Anything else the
+# child names is replaced by ``OTHER_DTYPE`` or ``OWN_CLASS``.
+DTYPE_NAMES = frozenset(np.dtype(code).name for code in np.typecodes["All"])
+OTHER_DTYPE = "unsupported"
+TYPE_NAMES = frozenset(
+    {name for name, value in vars(builtins).items() if isinstance(value, type)}
+    | {type(value).__name__ for value in np.sctypeDict.values()}
+    | {value.__name__ for value in np.sctypeDict.values()}
+    | {"NoneType", "generator", "function", "builtin_function_or_method", "method"}
+    | {"module", "dict_keys", "dict_values", "dict_items", "list_iterator"}
+)
+OWN_CLASS = "object of its own class"
 
 
 class ChannelTimeout(Exception):
@@ -71,39 +96,85 @@ def _read_exact(fd: int, size: int, deadline: float) -> bytes:
 
 
 def read_header(fd: int, deadline: float, max_bytes: int) -> dict[str, Any]:
-    """Read one bounded JSON header (a dict) from the child."""
+    """Read one bounded JSON header (a dict) from the child, its strings made safe."""
     (size,) = struct.unpack(">I", _read_exact(fd, 4, deadline))
     if size > max_bytes:
-        raise ProtocolViolation(f"header of {size} bytes")
+        raise ProtocolViolation("the reply's header is larger than allowed")
     try:
-        header = json.loads(_read_exact(fd, size, deadline))
+        header = json.loads(
+            _read_exact(fd, size, deadline),
+            parse_int=_bounded_int,
+            parse_constant=_no_constant,
+        )
     except (ValueError, RecursionError) as exc:  # bad UTF-8 or JSON, absurd nesting
-        raise ProtocolViolation("header is not JSON") from exc
+        raise ProtocolViolation("the reply's header is not JSON") from exc
     if not isinstance(header, dict):
-        raise ProtocolViolation("header is not an object")
-    return header
+        raise ProtocolViolation("the reply's header is not an object")
+    made_safe = _made_safe(header, 0)
+    assert isinstance(made_safe, dict)
+    return made_safe
+
+
+def _bounded_int(digits: str) -> int:
+    if len(digits.lstrip("-")) > MAX_INT_DIGITS:
+        raise ProtocolViolation("the reply holds an implausible number")
+    return int(digits)
+
+
+def _no_constant(name: str) -> float:
+    raise ProtocolViolation("the reply holds NaN or Infinity outside an array")
+
+
+def _made_safe(value: object, depth: int) -> object:
+    """``value`` with every string (keys too) passed through ``safe_text``."""
+    if depth > MAX_HEADER_DEPTH:
+        raise ProtocolViolation("the reply's header is nested too deeply")
+    if isinstance(value, str):
+        return safe_text(value, MAX_TEXT)
+    if isinstance(value, list):
+        return [_made_safe(item, depth + 1) for item in value]
+    if isinstance(value, dict):
+        return {
+            safe_text(key, MAX_TEXT): _made_safe(item, depth + 1)
+            for key, item in value.items()
+        }
+    return value
+
+
+def dtype_word(raw: object) -> str:
+    """The grader's name for a dtype the child named: numpy's own, or ``OTHER_DTYPE``."""
+    if not isinstance(raw, str):
+        return OTHER_DTYPE
+    name = re.sub(r"\[\w+\]$", "", raw)  # datetime64[ns] -> datetime64
+    if name in DTYPE_NAMES:
+        return name
+    kind = re.fullmatch(r"(str|bytes|void)\d*", name)
+    return kind.group(1) if kind else OTHER_DTYPE
+
+
+def type_word(raw: object) -> str:
+    """The grader's name for the type of a returned object: a built-in or numpy type's
+    name, or ``OWN_CLASS`` (a class name is free text a submission could fill with data).
+    """
+    return raw if isinstance(raw, str) and raw in TYPE_NAMES else OWN_CLASS
 
 
 def parse_meta(raw: object) -> ArrayMeta:
     """Validate one array description from the child."""
     if not isinstance(raw, dict):
-        raise ProtocolViolation("array description is not an object")
+        raise ProtocolViolation("an array description is not an object")
     if "not_array" in raw:
-        name = " ".join(str(raw["not_array"]).split())[:80].replace("`", "'")
-        return ArrayMeta(None, None, not_array=name.replace("<", "&lt;"))
+        return ArrayMeta(None, None, not_array=type_word(raw["not_array"]))
     dtype, shape = raw.get("dtype"), raw.get("shape")
     if not isinstance(dtype, str) or not isinstance(shape, list):
-        raise ProtocolViolation("array description lacks dtype or shape")
+        raise ProtocolViolation("an array description lacks its dtype or shape")
     if len(shape) > 32 or not all(type(d) is int and 0 <= d < 1 << 62 for d in shape):
-        raise ProtocolViolation("implausible shape")
+        raise ProtocolViolation("an array description has an implausible shape")
     withheld = bool(raw.get("withheld")) or dtype not in ACCEPTED_DTYPES
-    shown = (
-        dtype
-        if dtype in ACCEPTED_DTYPES
-        else "".join(c for c in dtype[:20] if c.isascii() and c.isalnum())
-    )
     too_large = not withheld and raw.get("too_large") is True
-    return ArrayMeta(shown, tuple(shape), withheld=withheld, too_large=too_large)
+    return ArrayMeta(
+        dtype_word(dtype), tuple(shape), withheld=withheld, too_large=too_large
+    )
 
 
 def read_arrays(
@@ -116,14 +187,12 @@ def read_arrays(
     """
     total = sum(meta.nbytes for meta in metas)
     if total > max_bytes:
-        raise ProtocolViolation(
-            f"{float(total):.3g} bytes announced, at most {max_bytes} accepted"
-        )
+        raise ProtocolViolation("the reply announced more data than was asked for")
     for meta in metas:
         if meta.too_large and meta.dtype is not None and meta.shape is not None:
             real = math.prod(meta.shape) * np.dtype(meta.dtype).itemsize
             if real <= max_bytes:
-                raise ProtocolViolation("an array marked too large is not")
+                raise ProtocolViolation("an array marked too large to send is not")
     arrays: list[FloatArray | None] = []
     for meta in metas:
         if meta.nbytes == 0 and (meta.dtype is None or meta.withheld or meta.too_large):

@@ -141,7 +141,7 @@ def main() -> None:
             real: Any = item
             array = ndarray_view(real, np.ndarray)
             meta: dict[str, Any] = {
-                "dtype": safe_text(array.dtype, 40),
+                "dtype": safe_text(array.dtype.name, 40),
                 "shape": [int(d) for d in array.shape],
             }
             sent = sum(len(p) for p in payloads)

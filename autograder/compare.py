@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from autograder.casebook import Case
-from autograder.channel import FloatArray
+from autograder.channel import OTHER_DTYPE, OWN_CLASS, FloatArray
 from autograder.config import TOLERANCES
 from autograder.diagnose import diagnose, diagnose_raised
 from autograder.remote import Failed, Outcome, Raised, Returned, describe_raised
@@ -141,25 +141,34 @@ def _structure_problem(case: Case, outcome: Returned) -> str | None:
     wanted = len(case.expected)
     if wanted == 3:
         if outcome.container not in ("tuple", "list") or outcome.count != 3:
-            got = (
+            got = (  # the count itself is the submission's to choose: never shown
                 "a single value"
                 if outcome.container == "single"
-                else (f"a {outcome.container} of {outcome.count}")
+                else f"a {outcome.container} of another length"
             )
             return f"`{name}` should return a tuple (Q, K, V) of 3 arrays; it returned {got}"
     elif outcome.container != "single":
         return (
-            f"`{name}` should return one numpy array; it returned a "
-            f"{outcome.container} of {outcome.count}"
+            f"`{name}` should return one numpy array; it returned a {outcome.container}"
         )
     if len(outcome.metas) != wanted or len(outcome.values) != wanted:
         return f"`{name}` returned {len(outcome.metas)} values where {wanted} were expected"
     for meta in outcome.metas:
         if meta.not_array is not None:
-            return f"`{name}` returned a `{meta.not_array}`, not a numpy array"
+            what = (  # a class name of the submission's own is free text: never shown
+                "an object of its own class"
+                if meta.not_array == OWN_CLASS
+                else f"a `{meta.not_array}`"
+            )
+            return f"`{name}` returned {what}, not a numpy array"
         if meta.withheld and case.check != "shapes":
+            dtype = (
+                "an unsupported dtype"
+                if meta.dtype == OTHER_DTYPE
+                else f"dtype {meta.dtype}"
+            )
             return (
-                f"`{name}` returned an array of dtype {meta.dtype}; a floating-point "
+                f"`{name}` returned an array of {dtype}; a floating-point "
                 "array (float64, or float32) is expected"
             )
     return None

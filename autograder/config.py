@@ -26,6 +26,12 @@ FUNCTION_ALIASES: dict[str, tuple[str, ...]] = {
     "scaled_dot_product_attention": ("scaled_dot_product_attention",),
     "multi_head_attention": ("multi_head_attention", "multi_head_self_attention"),
 }
+# How many arrays each function returns: the only count the grader accepts from the child.
+RETURN_COUNTS: dict[str, int] = {
+    "create_qkv": 3,
+    "scaled_dot_product_attention": 1,
+    "multi_head_attention": 1,
+}
 
 # Tolerances of SPEC: float64 results, and float32 results within float32 tolerance.
 TOLERANCES: dict[str, tuple[float, float]] = {
@@ -36,7 +42,7 @@ TOLERANCES: dict[str, tuple[float, float]] = {
 
 @dataclass(frozen=True)
 class Limits:
-    """Resource limits of one confined child and of one submission."""
+    """Resource limits of one confined child, of one submission, and of the static tools."""
 
     call_seconds: float = 10.0
     import_seconds: float = 10.0
@@ -48,6 +54,11 @@ class Limits:
     processes: int = 16
     output_bytes: int = 64 << 10
     message_bytes: int = 1 << 20
+    # black and mypy read the file outside the grader's process: per file, at most this
+    # long (the batch waits no longer for a file that exceeds it), and this much memory.
+    black_seconds: float = 5.0
+    mypy_seconds: float = 20.0
+    static_memory_bytes: int = 1 << 30
 
     def scaled(self, call_seconds: float) -> Limits:
         """The same limits with another per-call wall time (tests use short ones)."""

@@ -4,10 +4,19 @@ One child serves every case of a submission. A call that times out, crashes or b
 protocol kills the child's whole tree; the next call starts a fresh child. A function that
 hung once, or crashed (or sent an unreadable reply) twice, is not called again, so a hang
 costs one deadline and a crash two restarts, not one per case.
+
+Every value read from the child is checked against what the grader asked for before it
+becomes an outcome: a count must be the function's own (else it is "not the expected
+kind"), a line must exist in the submitted file, an index of a modified argument must name
+an array the grader sent, an exception's type is kept only when it is a built-in or numpy
+name. Messages about timeouts, crashes and refused replies are fixed sentences: nothing a
+submission controls (its timing, exit code or forged numbers) reaches them.
 """
 
 from __future__ import annotations
 
+import builtins
+import re
 import signal
 import time
 from dataclasses import dataclass, field
@@ -25,11 +34,25 @@ from autograder.channel import (
     read_header,
     write_frame,
 )
-from autograder.config import FUNCTION_ALIASES, Limits
-from autograder.sandbox import ConfinedProcess
-from autograder.source_text import line_ref
+from autograder.config import FUNCTION_ALIASES, RETURN_COUNTS, Limits
+from autograder.sandbox import ConfinedProcess, new_sandbox_uid
+from autograder.source_text import LINE_BREAK, line_ref
 
 Argument = FloatArray | int | float
+
+# Exception types the feedback may name: Python's built-in ones and numpy's own. Any other
+# name is a class the submission made, and its name is free text it could fill with data.
+EXCEPTION_NAMES = frozenset(
+    {
+        name
+        for name, value in vars(builtins).items()
+        if isinstance(value, type) and issubclass(value, BaseException)
+    }
+    | set(np.exceptions.__all__)
+    | {"LinAlgError"}
+)
+OWN_EXCEPTION = "an exception of its own class"
+MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 
 
 @dataclass(frozen=True)
@@ -37,7 +60,7 @@ class Returned:
     """The function returned; ``values`` holds what came back, one entry per element."""
 
     container: str  # "single", "tuple" or "list"
-    count: int
+    count: int | None  # the function's own count, or None: not the expected kind
     metas: tuple[ArrayMeta, ...]
     values: tuple[FloatArray | None, ...]
     modified: tuple[int, ...]
@@ -47,10 +70,10 @@ class Returned:
 class Raised:
     """The function raised an exception (or called sys.exit)."""
 
-    type: str
-    message: str
-    line: int | None
-    module: str | None = None
+    type: str  # a built-in or numpy exception name, or OWN_EXCEPTION
+    message: str  # made safe at the boundary, not yet embedded in Markdown
+    line: int | None  # a line of the submitted file, or None
+    module: str | None = None  # a dotted module name (ModuleNotFoundError only)
 
 
 @dataclass(frozen=True)
@@ -73,17 +96,19 @@ SIGNAL_HINTS: dict[int, str] = {
 
 
 def describe_exit(status: int | None) -> str:
-    """Plain words for how a child process ended."""
+    """Plain words for how a child process ended, from a fixed set of sentences.
+
+    The exit code and any signal outside ``SIGNAL_HINTS`` are the submission's choice
+    (``os._exit(n)``, ``os.kill``), so they are never named.
+    """
     if status is None:
         return "it stopped answering"
+    if status < 0 and -status in SIGNAL_HINTS:
+        name = signal.Signals(-status).name
+        return f"the process was ended by {name}: {SIGNAL_HINTS[-status]}"
     if status < 0:
-        try:
-            name = signal.Signals(-status).name
-        except ValueError:
-            name = f"signal {-status}"
-        hint = SIGNAL_HINTS.get(-status, "")
-        return f"the process was ended by {name}" + (f": {hint}" if hint else "")
-    return f"the process exited with code {status} (os._exit or a crash)"
+        return "the process was ended by a signal"
+    return "the process exited on its own (os._exit or a crash)"
 
 
 @dataclass
@@ -99,6 +124,12 @@ class StudentModule:
     hung: dict[str, Failed] = field(default_factory=dict)
     crashes: dict[str, int] = field(default_factory=dict)
     printed: list[str] = field(default_factory=list)
+    uid: int | None = None  # the sandbox uid of this submission, fresh for it
+
+    @property
+    def line_count(self) -> int:
+        """Lines of the submitted file: the only line numbers an exception may name."""
+        return len(LINE_BREAK.findall(self.source)) + 1
 
     def _names(self) -> list[str]:
         return [name for aliases in FUNCTION_ALIASES.values() for name in aliases]
@@ -107,7 +138,11 @@ class StudentModule:
         return self.limits.submission_seconds - (time.monotonic() - self.started)
 
     def _start(self) -> None:
-        self.process = ConfinedProcess(self.source, self._names(), self.limits)
+        if self.uid is None:
+            self.uid = new_sandbox_uid()  # every child of this submission, no other's
+        self.process = ConfinedProcess(
+            self.source, self._names(), self.limits, uid=self.uid
+        )
         deadline = time.monotonic() + min(
             self.limits.import_seconds, self._budget_left()
         )
@@ -131,7 +166,7 @@ class StudentModule:
             return
         if header.get("status") == "import_error":
             self._stop()
-            self.import_failure = _raised(header.get("error"))
+            self.import_failure = _raised(header.get("error"), self.line_count)
             return
         found = header.get("functions")
         if header.get("status") != "ready" or not isinstance(found, dict):
@@ -192,6 +227,13 @@ class StudentModule:
         }
         wait = min(self.limits.call_seconds, self._budget_left())
         deadline = time.monotonic() + wait
+        # The budget left depends on how long earlier calls took, which the submission
+        # controls: the message names only the fixed limit it hit.
+        limit = (
+            f"within {self.limits.call_seconds:g} s"
+            if wait >= self.limits.call_seconds
+            else "before the submission's total time budget ran out"
+        )
         try:
             write_frame(
                 self.process.request_fd,
@@ -199,12 +241,12 @@ class StudentModule:
                 [np.ascontiguousarray(a).tobytes() for a in arrays],
                 deadline,
             )
-            return self._read_reply(deadline, max_bytes)
+            return self._read_reply(function, args, deadline, max_bytes)
         except ChannelTimeout:
             self._stop()
             failure = Failed(
                 "timeout",
-                f"{name} did not return within {wait:g} s (endless loop or far too slow); "
+                f"{name} did not return {limit} (endless loop or far too slow); "
                 "its other cases were not run again",
             )
             self.hung[function] = failure
@@ -218,45 +260,48 @@ class StudentModule:
             return crash
         except ProtocolViolation as exc:
             self._stop()
-            failure = Failed(
-                "protocol", f"{name} returned something unreadable: {clean_text(exc)}"
-            )
+            failure = Failed("protocol", f"{name} returned something unreadable: {exc}")
             self.crashes[function] = self.crashes.get(function, 0) + 1
             if self.crashes[function] >= 2:
                 self.hung[function] = failure
             return failure
 
-    def _read_reply(self, deadline: float, max_bytes: int) -> Outcome:
+    def _read_reply(
+        self, function: str, args: list[Argument], deadline: float, max_bytes: int
+    ) -> Outcome:
         assert self.process is not None
         fd = self.process.reply_fd
         header = read_header(fd, deadline, self.limits.message_bytes)
         status = header.get("status")
         if status == "raised":
-            return _raised(header.get("error"))
-        if status != "ok" or not isinstance(header.get("arrays"), list):
-            raise ProtocolViolation("unexpected reply")
-        metas = tuple(parse_meta(raw) for raw in header["arrays"][:8])
-        count = header.get("count")
-        kind = header.get("kind")
-        if type(count) is not int or count < 0 or count != len(header["arrays"]):
-            if not (type(count) is int and count > 8 and len(metas) == 8):
-                raise ProtocolViolation("the reply's count does not match its arrays")
+            return _raised(header.get("error"), self.line_count)
+        arrays, count, kind = (
+            header.get("arrays"),
+            header.get("count"),
+            header.get("kind"),
+        )
+        if status != "ok" or not isinstance(arrays, list) or len(arrays) > 8:
+            raise ProtocolViolation("the reply is not one the grader asked for")
+        if type(count) is not int or count < 0 or len(arrays) != min(count, 8):
+            raise ProtocolViolation("the reply's count does not match its arrays")
         if kind not in ("single", "tuple", "list"):
-            raise ProtocolViolation("unknown kind of value")
+            raise ProtocolViolation("the reply names an unknown kind of value")
         if kind == "single" and count != 1:
             raise ProtocolViolation("a single value must describe exactly one array")
+        metas = tuple(parse_meta(raw) for raw in arrays)
         values = tuple(read_arrays(fd, list(metas), deadline, max_bytes))
+        sent = {i for i, arg in enumerate(args) if isinstance(arg, np.ndarray)}
         modified = header.get("modified", [])
+        if not isinstance(modified, list) or not all(
+            type(index) is int and index in sent for index in modified
+        ):
+            raise ProtocolViolation("the reply names arguments the grader never sent")
         return Returned(
             container=kind,
-            count=count,
+            count=count if count == RETURN_COUNTS[function] else None,
             metas=metas,
             values=values,
-            modified=(
-                tuple(i for i in modified if type(i) is int)
-                if isinstance(modified, list)
-                else ()
-            ),
+            modified=tuple(sorted(set(modified))),
         )
 
 
@@ -269,22 +314,33 @@ def _encode_arg(arg: Argument, arrays: list[FloatArray]) -> dict[str, object]:
 
 
 def clean_text(text: object, limit: int = 300) -> str:
-    """A student-supplied string made safe to embed in Markdown feedback: one line, short."""
+    """A student's message (already safe, see ``untrusted``) embedded in one Markdown line:
+    flattened, short, no backticks or angle brackets. Presentation only, not a boundary.
+    """
     flat = " ".join(str(text).split())
     flat = flat.replace("`", "'").replace("<", "&lt;").replace(">", "&gt;")
     return flat[:limit] + ("..." if len(flat) > limit else "")
 
 
-def _raised(error: object) -> Raised:
+def _raised(error: object, line_count: int) -> Raised:
+    """An exception's description from the child, every field checked."""
     if not isinstance(error, dict):
         return Raised("Exception", "(no details)", None)
-    line = error.get("line")
-    module = error.get("module")
+    name, message = error.get("type"), error.get("message", "")
+    line, module = error.get("line"), error.get("module")
     return Raised(
-        type=clean_text(error.get("type", "Exception"), 80),
-        message=clean_text(error.get("message", "")),
-        line=line if type(line) is int else None,
-        module=clean_text(module, 80) if module is not None else None,
+        type=(
+            name if isinstance(name, str) and name in EXCEPTION_NAMES else OWN_EXCEPTION
+        ),
+        message=message if isinstance(message, str) else "",
+        line=line if type(line) is int and 1 <= line <= line_count else None,
+        module=(
+            module
+            if isinstance(module, str)
+            and len(module) <= 100
+            and MODULE_NAME.fullmatch(module)
+            else None
+        ),
     )
 
 
@@ -297,25 +353,34 @@ def describe_raised(subject: str, raised: Raised, show_message: bool = True) -> 
     """An exception in the student's words: type, message, line.
 
     ``subject`` names who raised it: "`create_qkv`" or "importing your file".
-    ``show_message`` is False on hidden cases, whose exception text could echo inputs.
+    ``show_message`` is False on hidden cases: then only fixed sentences and the type's
+    (built-in) name appear, never the message, the line or a module name, which the
+    submission could choose from the hidden inputs.
     """
     if raised.type == "NotImplementedError":
         return f"{subject} is not implemented yet (it raises NotImplementedError)"
-    if raised.type == "ModuleNotFoundError" and raised.module:
+    if raised.type == "ModuleNotFoundError" and raised.module and show_message:
         return (
             f"your file imports `{raised.module}`, which is not available to the grader "
             "(only numpy and the standard library are)"
         )
-    where = f" at {line_ref(raised.line)} of your file" if raised.line else ""
+    where = (
+        f" at {line_ref(raised.line)} of your file"
+        if raised.line and show_message
+        else ""
+    )
     if raised.type == "SystemExit":
-        return f"{subject} called sys.exit ({raised.message}){where}"
+        code = f" ({clean_text(raised.message)})" if show_message else ""
+        return f"{subject} called sys.exit{code}{where}"
     if raised.type == "RecursionError":
         return f"{subject} recursed too deeply (RecursionError){where}"
     if raised.type == "MemoryError":
         return (
             f"{subject} ran out of memory (MemoryError: over the memory limit){where}"
         )
-    detail = f": {raised.message}" if raised.message and show_message else ""
+    detail = (
+        f": {clean_text(raised.message)}" if raised.message and show_message else ""
+    )
     return f"{subject} raised {raised.type}{detail}{where}"
 
 

@@ -13,10 +13,13 @@ by really starting Python with numpy through it:
   network; files the child writes vanish with its tmpfs. Killing the namespace's first
   process kills every process the submission started, ``setsid`` or not.
 - ``uid`` (root where namespaces are refused, e.g. a Docker container without
-  ``CAP_SYS_ADMIN``): ``setpriv`` runs the child under a throwaway uid that can read only
-  what is world-readable (``protect`` closes the kit's secrets and OUT to others); on kill,
-  ``kill(-1)`` under that uid ends every process it left behind and files it left in
-  world-writable folders are removed.
+  ``CAP_SYS_ADMIN``): ``setpriv`` runs the child under a throwaway uid, fresh for each
+  submission, that can read only what is world-readable (``protect`` closes the whole kit
+  but the interpreter, the submissions and OUT to others). Its private folder and file
+  belong to that uid, with their final modes, before any other user can reach them. On
+  kill, ``sweeper.py`` runs as that uid (never as root, so no removal can be steered by a
+  symlink): ``kill(-1)`` ends every process it left behind, and its files in world-writable
+  folders and its SysV IPC objects are removed; ``RLIMIT_MSGQUEUE = 0`` stops POSIX queues.
 - ``plain`` (an ordinary user without user namespaces): a private folder, the process
   group, and ``PR_SET_CHILD_SUBREAPER`` so escapees that ``setsid`` are reparented to the
   grader and killed; the grader makes itself non-dumpable so the child cannot read its
@@ -33,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import functools
+import itertools
 import json
 import os
 import resource
@@ -49,11 +53,30 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from autograder.config import CHILD_SOURCE, FIXTURES_DIR, SOLUTION_DIR, Limits
-
-SANDBOX_UID_BASE = (
-    1_000_000  # + the worker's pid: unique per live worker, owned by nobody
+from autograder.config import (
+    CHILD_SOURCE,
+    FIXTURES_DIR,
+    PACKAGE_DIR,
+    SOLUTION_DIR,
+    Limits,
 )
+from autograder.untrusted import safe_text
+
+# Sandbox uids: SANDBOX_UID_BASE + (grader pid << UID_BITS) + a counter, so every submission
+# of every grader process on the machine gets its own uid, owned by nobody.
+SANDBOX_UID_BASE = 1 << 31
+UID_BITS = 8  # submissions one grader process grades before its uids come round again
+PID_LIMIT = 1 << 22  # Linux's largest pid_max: the uids stay below 2**31 + 2**30
+SWEEPER_SOURCE = PACKAGE_DIR / "sweeper.py"
+SWEPT_FOLDERS = (
+    "/tmp",
+    "/var/tmp",
+    "/dev/shm",
+    "/run/lock",
+    "/var/lock",
+    "/dev/mqueue",
+)
+SWEEP_SECONDS = 30.0
 PRIVATE_FILE_NAME = "mhsa.py"
 JAIL_WORKDIR = "/workdir"  # the child's private folder inside its jail
 JAIL_DEVICES = ("null", "zero", "full", "random", "urandom")
@@ -105,9 +128,26 @@ class Confinement:
         return f"{self.mode}: " + ", ".join(parts)
 
 
-def sandbox_uid() -> int:
-    """The throwaway uid for children of this worker process."""
-    return SANDBOX_UID_BASE + os.getpid()
+_uid_counter = itertools.count()
+
+
+def uids_of(pid: int) -> range:
+    """Every sandbox uid grader process ``pid`` may hand out."""
+    first = SANDBOX_UID_BASE + ((pid % PID_LIMIT) << UID_BITS)
+    return range(first, first + (1 << UID_BITS))
+
+
+def new_sandbox_uid() -> int:
+    """A throwaway uid for one submission: no other submission ever shares it.
+
+    Should a crashed earlier grader with this pid have left processes under it, they are
+    swept first (uid mode leaves nothing else behind: ``sweep_uid``).
+    """
+    uids = uids_of(os.getpid())
+    uid = uids[next(_uid_counter) % len(uids)]
+    if os.geteuid() == 0 and processes_of(uid):
+        sweep_uid(uid)
+    return uid
 
 
 def protect(paths: list[Path]) -> None:
@@ -115,14 +155,35 @@ def protect(paths: list[Path]) -> None:
 
     A dropped-privilege child then cannot read them, and no child running as the
     grader's own user can read this process's ``/proc/<pid>/environ`` or ptrace it.
+    A folder holding what the interpreter needs (a venv inside the kit) stays traversable
+    but unlistable, the way to the interpreter stays open and everything beside it closes.
     """
     make_undumpable()
     if os.geteuid() != 0:
         return
+    needed = [Path(p) for p in interpreter_paths()]
     for path in paths:
-        if path.exists():
-            mode = path.stat().st_mode
-            path.chmod(mode & ~(stat.S_IRWXO | stat.S_IRWXG))
+        _close(path, needed)
+
+
+def _close(path: Path, needed: list[Path]) -> None:
+    """Close ``path`` to others, except the way to (and the whole of) ``needed`` folders."""
+    try:
+        info = path.lstat()
+    except OSError:
+        return
+    if stat.S_ISLNK(info.st_mode):
+        return  # a link is closed by closing what it points to
+    inside = [p for p in needed if p == path or path in p.parents]
+    if any(p == path for p in inside):
+        return  # the interpreter's own folder stays as it is
+    closed = info.st_mode & ~(stat.S_IRWXO | stat.S_IRWXG)
+    if not inside or not stat.S_ISDIR(info.st_mode):
+        path.chmod(stat.S_IMODE(closed))
+        return
+    path.chmod(stat.S_IMODE(closed | stat.S_IXOTH))  # traverse only: no listing
+    for entry in path.iterdir():
+        _close(entry, inside)
 
 
 def _prctl(option: int, value: int) -> bool:
@@ -159,19 +220,24 @@ def _under(path: str, parent: str) -> bool:
     return path == parent or path.startswith(parent.rstrip("/") + "/")
 
 
-def python_binds() -> tuple[str, ...]:
-    """Folders the child's Python needs, at the paths it uses them (symlinks included).
-
-    A folder that holds the solution or the fixtures is never bound.
-    """
+def interpreter_paths() -> tuple[str, ...]:
+    """Folders the interpreter needs (its prefixes, the venv's), symlinks resolved or not."""
     candidates: list[str] = []
     for prefix in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix):
         candidates += [os.path.abspath(prefix), os.path.realpath(prefix)]
     executable = os.path.realpath(sys.executable)
     candidates.append(os.path.dirname(os.path.dirname(executable)))
+    return tuple(sorted(set(candidates)))
+
+
+def python_binds() -> tuple[str, ...]:
+    """Folders the child's Python needs, at the paths it uses them (symlinks included).
+
+    A folder that holds the solution or the fixtures is never bound.
+    """
     secrets = [str(SOLUTION_DIR.resolve()), str(FIXTURES_DIR.resolve())]
     binds: list[str] = []
-    for path in sorted(set(candidates), key=len):
+    for path in sorted(interpreter_paths(), key=len):
         if path in ("/", "") or _under(path, "/usr") or not os.path.isdir(path):
             continue
         if any(_under(secret, path) for secret in secrets):
@@ -267,9 +333,10 @@ def _unshare_prefix(user_namespace: bool) -> tuple[str, ...]:
 def _probe(confinement: Confinement) -> str | None:
     """Start Python with numpy under ``confinement``; None when that works, else why not."""
     code = "import numpy, os; print('probe-ok', os.getuid())"
+    uid = new_sandbox_uid() if confinement.drop_privileges else None
     try:
         child = ConfinedProcess(
-            b"", [], Limits(), confinement=confinement, python_code=code
+            b"", [], Limits(), confinement=confinement, python_code=code, uid=uid
         )
     except OSError as exc:
         return f"{type(exc).__name__}: {exc}"
@@ -280,8 +347,8 @@ def _probe(confinement: Confinement) -> str | None:
     finally:
         child.kill()
     text = child.drain.text()
-    if confinement.drop_privileges:
-        expected = sandbox_uid()
+    if uid is not None:
+        expected = uid
     else:
         expected = 0 if confinement.jail else os.getuid()  # root of its user namespace
     if child.exit_status() == 0 and f"probe-ok {expected}" in text:
@@ -387,54 +454,29 @@ def _wait_gone(pid: int, seconds: float) -> bool:
     return False
 
 
-def _sweep_uid(uid: int) -> None:
-    """Kill every process owned by ``uid`` (it owns nothing but this child's leftovers)."""
-    kill = tool("kill")
-    for _ in range(20):
+def sweep_uid(uid: int) -> None:
+    """End everything ``uid`` left behind, running ``sweeper.py`` as that uid (never root).
+
+    Its processes are killed, its files in world-writable folders and its SysV IPC objects
+    removed. As root, nothing of it can be steered into removing another user's files.
+    """
+    folders = [folder for folder in SWEPT_FOLDERS if os.path.isdir(folder)]
+    command = [sys.executable, "-I", "-S", "-c", SWEEPER_SOURCE.read_text(), *folders]
+    for _ in range(3):  # a sweeper killed by a racing fork bomb's limit is run again
+        with contextlib.suppress(subprocess.TimeoutExpired, OSError):
+            subprocess.run(
+                command,
+                user=uid,
+                group=uid,
+                extra_groups=[],
+                check=False,
+                env={},
+                cwd="/",
+                capture_output=True,
+                timeout=SWEEP_SECONDS,
+            )
         if not processes_of(uid):
             return
-        command = (
-            [kill, "-9", "-1"]
-            if kill
-            else [sys.executable, "-I", "-S", "-c", "import os; os.kill(-1, 9)"]
-        )
-        subprocess.run(
-            command,
-            user=uid,
-            group=uid,
-            extra_groups=[],
-            check=False,
-            env={},
-            capture_output=True,
-        )
-        time.sleep(0.01)
-
-
-def _remove_files_of(
-    uid: int, bases: tuple[str, ...] = ("/tmp", "/var/tmp", "/dev/shm")
-) -> None:
-    """Delete what ``uid`` left in world-writable folders (the only ones it could write)."""
-    for base in bases:
-        pending = [base]
-        while pending:
-            folder = pending.pop()
-            try:
-                entries = list(os.scandir(folder))
-            except OSError:
-                continue
-            for entry in entries:
-                try:
-                    info = entry.stat(follow_symlinks=False)
-                except OSError:
-                    continue
-                if info.st_uid == uid:
-                    if stat.S_ISDIR(info.st_mode):
-                        shutil.rmtree(entry.path, ignore_errors=True)
-                    else:
-                        with contextlib.suppress(OSError):
-                            os.unlink(entry.path)
-                elif stat.S_ISDIR(info.st_mode) and info.st_mode & stat.S_IWOTH:
-                    pending.append(entry.path)
 
 
 class OutputDrain(threading.Thread):
@@ -455,8 +497,8 @@ class OutputDrain(threading.Thread):
                     self.kept += chunk[:room]
 
     def text(self) -> str:
-        """What the child printed, decoded leniently and marked when cut."""
-        shown = self.kept.decode("utf-8", errors="replace")
+        """What the child printed, decoded leniently, made safe and marked when cut."""
+        shown = safe_text(self.kept.decode("utf-8", errors="replace"), self.cap)
         if self.total > len(self.kept):
             shown += f"\n[... {self.total - len(self.kept)} more bytes not kept]"
         return shown
@@ -476,6 +518,7 @@ class ConfinedProcess:
         limits: Limits,
         confinement: Confinement | None = None,
         python_code: str | None = None,
+        uid: int | None = None,
     ) -> None:
         self.limits = limits
         self.confinement = confinement or detect_confinement()
@@ -483,8 +526,10 @@ class ConfinedProcess:
         make_undumpable()
         if mode == "plain":
             _subreaper(+1)
-        self.uid = sandbox_uid() if self.confinement.drop_privileges else None
-        self.workdir = Path(tempfile.mkdtemp(prefix="mhsa-child-"))
+        self.uid = None
+        if self.confinement.drop_privileges:
+            self.uid = uid if uid is not None else new_sandbox_uid()
+        self.workdir = Path(tempfile.mkdtemp(prefix="mhsa-child-"))  # 0700, root's
         self._closed = False
         self._children_before = (
             set(children_of(os.getpid(), zombies=True)) if mode == "plain" else set()
@@ -499,14 +544,7 @@ class ConfinedProcess:
             home = JAIL_WORKDIR
             tmp = "/tmp"
         else:
-            private = self.workdir / "work"
-            private.mkdir()
-            (private / PRIVATE_FILE_NAME).write_bytes(source)
-            if self.uid is not None:
-                self.workdir.chmod(0o711)
-                for path in (private, private / PRIVATE_FILE_NAME):
-                    os.chown(path, self.uid, self.uid)
-            private.chmod(0o700)
+            private = _private_folder(self.workdir, source, self.uid)
             student_file = str(private / PRIVATE_FILE_NAME)
             cwd = home = tmp = str(private)
         request_read, self.request_fd = os.pipe()
@@ -533,11 +571,10 @@ class ConfinedProcess:
             )
             command += [tool("sh") or "sh", "-c", script, "mhsa-jail", *python]
         elif self.uid is not None:
-            uid = str(self.uid)
             command += [
                 tool("setpriv") or "setpriv",
-                f"--reuid={uid}",
-                f"--regid={uid}",
+                f"--reuid={self.uid}",
+                f"--regid={self.uid}",
                 "--clear-groups",
                 "--no-new-privs",
                 "--inh-caps=-all",
@@ -603,8 +640,7 @@ class ConfinedProcess:
         for pid in inits:
             _wait_gone(pid, 10.0)
         if self.uid is not None and mode == "uid":
-            _sweep_uid(self.uid)
-            _remove_files_of(self.uid)
+            sweep_uid(self.uid)
         if mode == "plain":
             self._reap_escapees()
             _subreaper(-1)
@@ -652,6 +688,37 @@ class ConfinedProcess:
         return self.process.poll()
 
 
+def _private_folder(workdir: Path, source: bytes, uid: int | None) -> Path:
+    """``workdir/work/mhsa.py``, owned by ``uid`` with its final modes before anyone else
+    can reach it: ``workdir`` (0700, root's) opens to others (0711) only at the end."""
+    folder = os.open(workdir, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        os.mkdir("work", 0o700, dir_fd=folder)
+        private = os.open(
+            "work", os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=folder
+        )
+        try:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+            handle = os.open(PRIVATE_FILE_NAME, flags, 0o600, dir_fd=private)
+            try:
+                if uid is not None:
+                    os.fchown(handle, uid, uid)
+                view = memoryview(source)
+                while view:
+                    view = view[os.write(handle, view) :]
+            finally:
+                os.close(handle)
+            if uid is not None:
+                os.fchown(private, uid, uid)
+        finally:
+            os.close(private)
+        if uid is not None:
+            os.fchmod(folder, 0o711)  # only now can the sandbox uid reach its folder
+    finally:
+        os.close(folder)
+    return workdir / "work"
+
+
 def _apply_rlimits(limits: Limits, nproc: int) -> None:
     """Runs in the forked child before exec: the kernel enforces these from then on.
 
@@ -665,5 +732,6 @@ def _apply_rlimits(limits: Limits, nproc: int) -> None:
         (resource.RLIMIT_NOFILE, limits.open_files),
         (resource.RLIMIT_NPROC, nproc),
         (resource.RLIMIT_CORE, 0),
+        (resource.RLIMIT_MSGQUEUE, 0),  # no POSIX message queue outlives the child
     ):
         resource.setrlimit(which, (value, value))

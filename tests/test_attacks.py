@@ -30,10 +30,10 @@ from autograder.batch import grade_folder
 from autograder.config import FIXTURES_DIR, KIT_ROOT, SOLUTION_DIR, Limits
 from autograder.grading import GradeResult
 from autograder.sandbox import (
-    SANDBOX_UID_BASE,
     children_of,
     detect_confinement,
     processes_of,
+    uids_of,
 )
 
 ATTACKS = KIT_ROOT / "tests" / "attacks"
@@ -99,7 +99,7 @@ class WorkerWatch(threading.Thread):
 
     def uids(self) -> set[int]:
         """The sandbox uids the batch could have used."""
-        return {SANDBOX_UID_BASE + pid for pid in self.pids | {os.getpid()}}
+        return {uid for pid in self.pids | {os.getpid()} for uid in uids_of(pid)}
 
 
 @dataclass

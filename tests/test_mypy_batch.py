@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from autograder.config import Limits
 from autograder.static import (
     MYPY_LOCK_NAME,
+    BlackRun,
     MypyRun,
-    check_black,
     read_submission,
     run_mypy,
 )
@@ -79,6 +80,7 @@ def test_black_can_run_after_parsing_while_mypy_works() -> None:
     source = b"def f(x: int)->int:\n    return x\n"
     report = read_submission(source, black=False)
     assert report.black_clean is None and report.defined == {}
-    check_black(report)
+    with BlackRun(Limits()) as formatting:
+        formatting.check(report)
     assert report.black_clean is False and "black would reformat" in report.black_note
     assert read_submission(source).black_clean is False

@@ -40,7 +40,6 @@ from autograder.sandbox import (
     detect_confinement,
     processes_of,
     python_binds,
-    sandbox_uid,
 )
 
 LIMITS = replace(Limits().scaled(3.0), memory_bytes=768 << 20)
@@ -155,7 +154,7 @@ def test_jailed_child_sees_only_python_its_own_file_and_its_own_processes() -> N
     assert isinstance(outcome, Failed) and outcome.kind == "missing"
     facts = json.loads(_printed(module).split("FACTS", 1)[1].splitlines()[0])
     if IS_ROOT:
-        assert facts["uid"] == sandbox_uid()
+        assert facts["uid"] == module.uid
     assert facts["cwd"] == JAIL_WORKDIR and facts["workdir"] == ["mhsa.py"]
     assert "work" not in facts["root"] or Path(sys.prefix).is_relative_to("/work")
     assert not {"home", "var", "opt", "autograder"} & set(facts["root"])
@@ -208,7 +207,7 @@ def test_closing_kills_setsid_escapees_in_every_mode(mode: str, marker: str) -> 
     module.close()
     assert _marked(marker) == []
     if confinement.drop_privileges:
-        assert processes_of(sandbox_uid()) == []
+        assert module.uid is not None and processes_of(module.uid) == []
 
 
 def test_uid_mode_deletes_what_the_sandbox_user_left_in_tmp(marker: str) -> None:
@@ -379,10 +378,18 @@ def test_an_ordinary_user_gets_the_jail_through_user_namespaces(
     if not IS_ROOT or shutil.which("setpriv") is None:
         pytest.fail("this test drops from root to nobody; CI runs as root")
     tmp_path = public_tmp
+    # A root grader closes its kit to other users: the ordinary user gets its own copy.
+    shutil.copytree(
+        KIT_ROOT / "autograder",
+        tmp_path / "autograder",
+        ignore=shutil.ignore_patterns("__pycache__", "fixtures"),
+    )
+    for path in [tmp_path / "autograder", *(tmp_path / "autograder").rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
     script = tmp_path / "as_nobody.py"
     script.write_text(textwrap.dedent(f"""
             import json, os, sys
-            sys.path.insert(0, {str(KIT_ROOT)!r})
+            sys.path.insert(0, {str(tmp_path)!r})
             import numpy as np
             from autograder.remote import StudentModule
             from autograder.config import Limits

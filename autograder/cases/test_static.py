@@ -12,6 +12,8 @@ from autograder.static import StaticReport, typing_problems
 @pytest.mark.item("typing")
 def test_annotations_and_mypy(static: StaticReport) -> None:
     problems = typing_problems(static)
+    if static.mypy_fault and problems == [static.mypy_note]:
+        raise RuntimeError(static.mypy_note)  # the grader's problem: for staff, no zero
     require(Verdict(not problems, "; ".join(problems)))
 
 
