@@ -445,7 +445,7 @@ def test_confined_process_survives_a_constructor_failure_without_leaks() -> None
             LIMITS,
             confinement=Confinement(False, ("/nonexistent/unshare",), "plain"),
         )
-    assert len(os.listdir("/proc/self/fd")) == before
+    assert len(os.listdir("/proc/self/fd")) <= before  # none leaked (another may close)
 
 
 def test_a_root_grader_refuses_to_run_student_code_unconfined(
