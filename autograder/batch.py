@@ -15,12 +15,16 @@ from autograder.discover import Submission, discover
 from autograder.grading import GradeResult, grade
 from autograder.report import terminal_table, write_gradebook, write_submission
 from autograder.rubric import Rubric, load_rubric
-from autograder.sandbox import protect
+from autograder.sandbox import detect_confinement, exposed_assignments, protect
 from autograder.scoring import score_items
 from autograder.static import BlackRun, MypyRun, StaticReport, read_submission
 from autograder.summary import write_class_reports
 
 MYPY_CACHE = KIT_ROOT / ".cache" / "mypy"
+# The Makefile's own variables: paths and counts, nothing to keep secret.
+MAKE_VARIABLES = frozenset(
+    {"SUBMISSIONS", "OUT", "JOBS", "PYTHON", "VENV", "SEED", "FRESH"}
+)
 
 _worker: dict[str, object] = {}
 
@@ -81,6 +85,19 @@ def failed_row(
     )
 
 
+def warn_if_exposed() -> None:
+    """In uid mode, tell staff which command-line values student code could read."""
+    names = [n for n in exposed_assignments() if n not in MAKE_VARIABLES]
+    if names and detect_confinement().mode == "uid":
+        print(
+            f"mhsa: warning: {', '.join(names)} set on a command line (e.g. `make grade "
+            f"{names[0]}=...`): without namespaces student code can read every "
+            "process's command line (/proc/*/cmdline); pass secrets through the "
+            "environment or a file instead",
+            file=sys.stderr,
+        )
+
+
 def _written(
     result: GradeResult, submission: Submission, rubric: Rubric, out: Path
 ) -> GradeResult:
@@ -137,6 +154,7 @@ def grade_folder(
     submissions = discover(source)
     out.mkdir(parents=True, exist_ok=True)
     protect([KIT_ROOT, SOLUTION_DIR, FIXTURES_DIR, source, out])
+    warn_if_exposed()
     rubric = load_rubric()
     statics = static_reports(submissions, limits)
     jobs = jobs if jobs > 0 else (os.cpu_count() or 1)

@@ -39,6 +39,7 @@ import functools
 import itertools
 import json
 import os
+import re
 import resource
 import shlex
 import shutil
@@ -206,6 +207,34 @@ def _subreaper(change: int) -> None:
 def make_undumpable() -> None:
     """Make ``/proc/<this pid>`` root-owned: no same-uid reading of environ, no ptrace."""
     _prctl(PR_SET_DUMPABLE, 0)
+
+
+ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=.")
+
+
+def exposed_assignments(pid: int | None = None) -> list[str]:
+    """Names of ``NAME=value`` words on the command lines of this process and its
+    ancestors (``make grade TOKEN=...``).
+
+    Without a PID namespace, every user reads every ``/proc/<pid>/cmdline``: in uid mode
+    student code could read those values. The grader cannot hide another process's
+    command line, so it names them for staff (never the values).
+    """
+    names: list[str] = []
+    pid = os.getpid() if pid is None else pid
+    while pid > 1:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as source:
+                words = source.read().split(b"\0")
+        except OSError:
+            break
+        for word in words:
+            text = word.decode("utf-8", "replace")
+            if ASSIGNMENT.match(text):
+                names.append(text.split("=", 1)[0])
+        fields = _stat_fields(pid)
+        pid = int(fields[1]) if fields and fields[1].isdigit() else 0
+    return sorted(set(names))
 
 
 # --- detecting the strongest mode -------------------------------------------------------

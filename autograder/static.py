@@ -63,6 +63,7 @@ MYPY_SCHEDULED = re.compile(
     r"^LOG: +Scheduling SCC singleton \((?P<module>submission_\w+)\)"
 )
 MYPY_WRITTEN = re.compile(r"^LOG: +Writing (?P<module>submission_\w+) ")
+MYPY_DONE = re.compile(r"^LOG: +Build finished ")
 BLACK_WORKER = PACKAGE_DIR / "black_worker.py"
 TOOL_START_SECONDS = (
     60.0  # for a tool to start (imports, a cold cache), before any file
@@ -328,6 +329,7 @@ class _Round:
     since: float = field(default_factory=time.monotonic)  # when the current file began
     heard: float = field(default_factory=time.monotonic)  # last output of any kind
     memory: bool = False  # it raised MemoryError
+    done: bool = False  # it said the build finished (an exit code alone proves nothing)
 
     def current(self) -> str | None:
         """The file mypy is working on: the first scheduled one not written yet, or the
@@ -349,6 +351,8 @@ class _Round:
             return
         if "MemoryError" in line:
             self.memory = True
+        if MYPY_DONE.match(line):
+            self.done = True
         self.parsing = None  # any line after "Parsing X" means X is parsed
         for pattern in (MYPY_PARSING, MYPY_SCHEDULED, MYPY_WRITTEN):
             found = pattern.match(line)
@@ -479,7 +483,7 @@ class MypyRun:
         self.process = process
         heard = _Round()
         self._listen(process, heard)
-        finished = process.returncode in (0, 1)
+        finished = heard.done and process.returncode in (0, 1)
         for module in modules:
             if finished or module in heard.written:
                 self.verdicts[module] = heard.errors.get(module, [])

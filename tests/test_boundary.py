@@ -25,11 +25,12 @@ import pytest
 import autograder.batch as batch
 from autograder.batch import grade_folder
 from autograder.casebook import Case, load_cases
-from autograder.channel import OWN_CLASS, ProtocolViolation, read_header
+from autograder.channel import OWN_CLASS, FloatArray, ProtocolViolation, read_header
 from autograder.config import KIT_ROOT, Limits
 from autograder.grading import GradeResult, grade
 from autograder.remote import (
     OWN_EXCEPTION,
+    Argument,
     Failed,
     Raised,
     Returned,
@@ -247,7 +248,7 @@ def scaled_dot_product_attention(Q, K, V, scale):
 
 # --- findings 1 and 5: a surrogate never stops a batch, escapes never reach a terminal ---
 
-HOSTILE_TEXT = '''
+HOSTILE_TEXT = """
 import numpy as np
 TEXT = "\\ud800 lone \\udfff \\x1b[2J\\x1b]0;owned\\x07 \\x9b31m \\u202e"
 print("\\x1b[2J\\x1b]0;owned\\x07 \\x9b31m")
@@ -259,7 +260,7 @@ def scaled_dot_product_attention(Q, K, V, scale):
     raise ModuleNotFoundError(TEXT, name=TEXT)
 def multi_head_attention(inputs, weights_q, weights_k, weights_v, num_heads):
     raise SystemExit(TEXT)
-'''
+"""
 
 
 def test_a_lone_surrogate_or_terminal_escape_never_stops_a_batch_or_reaches_a_terminal(
@@ -292,7 +293,7 @@ def test_a_report_that_cannot_be_written_loses_only_itself(
     folder.mkdir()
     for name in ("first", "broken", "last"):
         (folder / f"{name}.py").write_bytes(CORRECT.read_bytes())
-    real = batch.write_submission
+    real = write_submission
 
     def failing(result: GradeResult, where: Path) -> None:
         if result.submission == "broken" and result.status == "ok":
@@ -324,24 +325,26 @@ def _other_hidden_case(case: Case, rng: np.random.Generator) -> Case:
         Q2 = rng.standard_normal((*lead, Q.shape[-2] + 1, Q.shape[-1])) * 3
         K2 = rng.standard_normal((*lead, K.shape[-2] + 2, K.shape[-1])) * 3
         V2 = rng.standard_normal((*lead, K.shape[-2] + 2, V.shape[-1]))
-        args: tuple[object, ...] = (Q2, K2, V2, scale)
-        expected = (mhsa.scaled_dot_product_attention(Q2, K2, V2, scale),)
+        args: tuple[Argument, ...] = (Q2, K2, V2, scale)
+        expected: tuple[FloatArray, ...] = (
+            mhsa.scaled_dot_product_attention(Q2, K2, V2, scale),
+        )
     else:
         inputs = case.args[0]
         assert isinstance(inputs, np.ndarray)
         B, L, D = inputs.shape
         x = rng.standard_normal((B + 1, L + 1, D))
-        weights = [rng.standard_normal((D, D)) / np.sqrt(D) for _ in range(3)]
-        args = (x, *weights, *case.args[4:])
+        wq, wk, wv = (rng.standard_normal((D, D)) / np.sqrt(D) for _ in range(3))
+        args = (x, wq, wk, wv, *case.args[4:])
         if case.raises is not None:
             expected = ()
         elif case.function == "create_qkv":
-            expected = tuple(mhsa.create_qkv(x, *weights))
+            expected = tuple(mhsa.create_qkv(x, wq, wk, wv))
         else:
             heads = case.args[4]
             assert isinstance(heads, int)
-            expected = (mhsa.multi_head_attention(x, *weights, heads),)
-    return replace(case, args=args, expected=expected)  # type: ignore[arg-type]
+            expected = (mhsa.multi_head_attention(x, wq, wk, wv, heads),)
+    return replace(case, args=args, expected=expected)
 
 
 def _reports(cases: list[Case], out: Path) -> dict[str, str]:
@@ -364,7 +367,7 @@ def test_a_submission_built_to_leak_gets_the_same_reports_whatever_the_hidden_in
     cases = load_cases()
     others = [_other_hidden_case(c, np.random.default_rng(7)) for c in cases]
     assert all(
-        not np.array_equal(a.args[0], b.args[0])  # type: ignore[arg-type]
+        not np.array_equal(a.args[0], b.args[0])
         for a, b in zip(cases, others)
         if a.visibility == "hidden"
     )
@@ -384,7 +387,7 @@ def _secret(first: object) -> str:
     """What the leaker makes of a case's first input (see the attack's ``secret``)."""
     array = np.asarray(first, dtype=np.float64)
     value = abs(float(array.ravel()[0]))
-    return "".join(str(d) for d in array.shape) + "%012d" % int(value * 1e11 % 1e12)
+    return "".join(str(d) for d in array.shape) + f"{int(value * 1e11 % 1e12):012d}"
 
 
 def test_an_integer_result_leaves_nothing_unread_for_the_next_call() -> None:
