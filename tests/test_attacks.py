@@ -15,8 +15,9 @@ import hashlib
 import json
 import os
 import secrets
-import shutil
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -35,6 +36,7 @@ from autograder.sandbox import (
     processes_of,
     uids_of,
 )
+from autograder.untrusted import is_safe
 
 ATTACKS = KIT_ROOT / "tests" / "attacks"
 MANIFEST: dict[str, dict[str, Any]] = json.loads(
@@ -42,7 +44,10 @@ MANIFEST: dict[str, dict[str, Any]] = json.loads(
 )["attacks"]
 CORRECT = KIT_ROOT / "examples" / "submissions" / "correct.py"
 THREAT_MODEL = KIT_ROOT / "docs" / "threat-model.md"
-LIMITS = replace(Limits().scaled(2.0), memory_bytes=768 << 20)
+LIMITS = replace(
+    Limits().scaled(2.0), memory_bytes=768 << 20, black_seconds=2.0, mypy_seconds=3.0
+)
+LEFT_IN = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/dev/mqueue")
 CORRECT_EVERY = 5  # one correct submission after every fifth attack
 TAMPER_GRACE_SECONDS = 1.5  # how long a surviving tamperer gets to act after the batch
 
@@ -70,7 +75,7 @@ def _command_lines_with(marker: str) -> list[str]:
 def _files_of(uids: set[int]) -> list[str]:
     """Entries owned by ``uids`` in the world-writable folders a sandbox user could reach."""
     found = []
-    for base in ("/tmp", "/var/tmp", "/dev/shm"):
+    for base in LEFT_IN:
         try:
             entries = list(os.scandir(base))
         except OSError:
@@ -81,6 +86,22 @@ def _files_of(uids: set[int]) -> list[str]:
                     found.append(entry.path)
             except OSError:
                 continue
+    return found
+
+
+def _ipc_of(uids: set[int]) -> list[str]:
+    """SysV IPC objects (shared memory, message queues, semaphores) ``uids`` own or made."""
+    found = []
+    for kind in ("shm", "msg", "sem"):
+        try:
+            with open(f"/proc/sysvipc/{kind}") as source:
+                header, *rows = [line.split() for line in source]
+        except OSError:
+            continue
+        columns = [header.index("uid"), header.index("cuid")]
+        found += [
+            f"{kind} {row[1]}" for row in rows if {int(row[i]) for i in columns} & uids
+        ]
     return found
 
 
@@ -116,6 +137,7 @@ class Corpus:
     seconds: float
     leftover_processes: list[str]
     leftover_files: list[str]
+    leftover_ipc: list[str]
     digests_before: dict[str, str]
     digests_after: dict[str, str]
     reports_after_batch: dict[str, str]
@@ -158,7 +180,10 @@ def _prepare(
         ids[name] = stem
         if index % CORRECT_EVERY == 0:
             correct_id = f"{stem}_then_correct"
-            shutil.copy(CORRECT, folder / f"{correct_id}.py")
+            marked = (
+                CORRECT.read_text() + f"\n# {marker}\n"
+            )  # this batch's, for thieves
+            (folder / f"{correct_id}.py").write_text(marked)
             correct_ids.append(correct_id)
     return correct_ids, ids
 
@@ -198,6 +223,10 @@ def corpus(
     ]
     before = _digest(watched)
     watch = WorkerWatch()
+    # A process whose command line holds a secret, as `make grade TOKEN=...` would.
+    exposed = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(600)", f"TOKEN={canary}"]
+    )
     previous = {
         name: os.environ.get(name) for name in ("MHSA_CANARY", "MHSA_NO_NAMESPACES")
     }
@@ -210,6 +239,8 @@ def corpus(
         results = grade_folder(folder, out, jobs=2, limits=LIMITS, quiet=True)
     finally:
         seconds = time.monotonic() - started
+        exposed.kill()
+        exposed.wait()
         watch.done.set()
         watch.join()
         for name, value in previous.items():
@@ -243,6 +274,7 @@ def corpus(
         seconds=seconds,
         leftover_processes=leftovers,
         leftover_files=_files_of(uids),
+        leftover_ipc=_ipc_of(uids),
         digests_before=before,
         digests_after=_digest(watched),
         reports_after_batch=reports_after_batch,
@@ -317,6 +349,8 @@ def test_attack_gains_nothing_and_reports_plainly(corpus: Corpus, name: str) -> 
         assert word.lower() in text, f"{word!r} not in the report of {name}"
     if "any_words" in entry:
         assert any(w.lower() in text for w in entry["any_words"]), entry["any_words"]
+    for word in entry.get("absent", []):
+        assert word.lower() not in text, f"{word!r} in the report of {name}"
 
 
 def test_no_process_outlives_the_batch(corpus: Corpus) -> None:
@@ -362,6 +396,17 @@ def test_no_connection_reaches_a_port_on_the_graders_machine(corpus: Corpus) -> 
 
 def test_sandbox_users_leave_no_files_behind(corpus: Corpus) -> None:
     assert corpus.leftover_files == []
+
+
+def test_sandbox_users_leave_no_ipc_objects_behind(corpus: Corpus) -> None:
+    assert corpus.leftover_ipc == []
+
+
+def test_no_report_carries_a_control_character_or_broken_utf8(corpus: Corpus) -> None:
+    for path in corpus.out.rglob("*"):
+        if path.is_file() and path.suffix in (".md", ".json", ".csv", ".txt"):
+            text = path.read_bytes().decode("utf-8")  # raises on invalid UTF-8
+            assert is_safe(text.replace("\r\n", "\n"), len(text) + 1), path
 
 
 def test_imitated_scores_and_floods_do_not_change_the_feedback(corpus: Corpus) -> None:

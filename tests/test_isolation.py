@@ -173,9 +173,14 @@ def test_the_watcher_watched_and_found_nothing_of_its_classmates(
 ) -> None:
     results, out, marks, mode = watched
     seen = results["a_watcher"].printed + "".join(
-        path.read_text(errors="replace") for path in sorted((out / "a_watcher").iterdir())
+        path.read_text(errors="replace")
+        for path in sorted((out / "a_watcher").iterdir())
     )
-    scans = [int(word.split("=")[1]) for word in seen.split() if word.startswith("scans=")]
+    scans = [
+        int(word.split("=")[1]) for word in seen.split() if word.startswith("scans=")
+    ]
     assert scans and max(scans) > 10, seen[:2000]  # it ran for the whole batch
     leaked = [mark for mark in marks if mark[2:] in seen]
-    assert leaked == [], f"{mode} mode: the watcher read {len(leaked)} classmates' files"
+    assert (
+        leaked == []
+    ), f"{mode} mode: the watcher read {len(leaked)} classmates' files"
