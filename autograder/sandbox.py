@@ -157,7 +157,9 @@ def protect(paths: list[Path]) -> None:
     A dropped-privilege child then cannot read them, and no child running as the
     grader's own user can read this process's ``/proc/<pid>/environ`` or ptrace it.
     A folder holding what the interpreter needs (a venv inside the kit) stays traversable
-    but unlistable, the way to the interpreter stays open and everything beside it closes.
+    but unlistable, the way to the interpreter stays open and everything beside it closes;
+    the interpreter's venv is opened if an earlier run closed it, and other venvs (third-party
+    code of another Python) are left as they are.
     """
     make_undumpable()
     if os.geteuid() != 0:
@@ -176,8 +178,11 @@ def _close(path: Path, needed: list[Path]) -> None:
     if stat.S_ISLNK(info.st_mode):
         return  # a link is closed by closing what it points to
     inside = [p for p in needed if p == path or path in p.parents]
-    if any(p == path for p in inside):
-        return  # the interpreter's own folder stays as it is
+    if any(p == path for p in inside):  # the interpreter's own folder: reachable
+        path.chmod(stat.S_IMODE(info.st_mode) | stat.S_IROTH | stat.S_IXOTH)
+        return
+    if (path / "pyvenv.cfg").is_file():
+        return  # another venv (a second Python's): third-party code, left as it is
     closed = info.st_mode & ~(stat.S_IRWXO | stat.S_IRWXG)
     if not inside or not stat.S_ISDIR(info.st_mode):
         path.chmod(stat.S_IMODE(closed))
@@ -487,25 +492,43 @@ def sweep_uid(uid: int) -> None:
     """End everything ``uid`` left behind, running ``sweeper.py`` as that uid (never root).
 
     Its processes are killed, its files in world-writable folders and its SysV IPC objects
-    removed. As root, nothing of it can be steered into removing another user's files.
+    removed. As root, nothing of it can be steered into removing another user's files. The
+    sweeper runs on the base interpreter (no venv, no site), so it needs no more than the
+    child did; should it still fail, the uid's processes are killed with ``kill`` and staff
+    are told what may be left.
     """
     folders = [folder for folder in SWEPT_FOLDERS if os.path.isdir(folder)]
-    command = [sys.executable, "-I", "-S", "-c", SWEEPER_SOURCE.read_text(), *folders]
+    python = os.path.realpath(sys.executable)
+    command = [python, "-I", "-S", "-c", SWEEPER_SOURCE.read_text(), *folders]
     for _ in range(3):  # a sweeper killed by a racing fork bomb's limit is run again
-        with contextlib.suppress(subprocess.TimeoutExpired, OSError):
-            subprocess.run(
-                command,
-                user=uid,
-                group=uid,
-                extra_groups=[],
-                check=False,
-                env={},
-                cwd="/",
-                capture_output=True,
-                timeout=SWEEP_SECONDS,
-            )
-        if not processes_of(uid):
+        try:
+            swept = _run_as(uid, command).returncode == 0
+        except (OSError, subprocess.TimeoutExpired):
+            swept = False
+        if swept and not processes_of(uid):
             return
+        with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+            _run_as(uid, [tool("kill") or "kill", "-9", "-1"])
+    if swept and not processes_of(uid):
+        return
+    print(
+        f"mhsa sandbox: the sweep of uid {uid} failed; its files or IPC objects may be left",
+        file=sys.stderr,
+    )
+
+
+def _run_as(uid: int, command: list[str]) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        command,
+        user=uid,
+        group=uid,
+        extra_groups=[],
+        check=False,
+        env={},
+        cwd="/",
+        capture_output=True,
+        timeout=SWEEP_SECONDS,
+    )
 
 
 class OutputDrain(threading.Thread):

@@ -338,3 +338,27 @@ def test_values_set_on_a_command_line_are_named_for_staff() -> None:
     )
     assert "TOKEN" in shown.stdout and secret not in shown.stdout, shown.stderr
     assert "TOKEN" not in exposed_assignments()  # this test's own ancestors set none
+
+
+def test_closing_the_kit_reopens_its_interpreter_and_leaves_other_venvs_usable() -> (
+    None
+):
+    """`make test` and `make test VENV=.venv310` share one kit: each run's closing must
+    leave the other's venv usable, and reopen its own if the other closed it."""
+    if not Path(sys.prefix).is_relative_to(KIT_ROOT):
+        pytest.skip("the venv lives outside the kit here (as on Gradescope)")
+    own = Path(sys.prefix)
+    other = KIT_ROOT / f".venv-other-{secrets.token_hex(4)}"  # ignored by git: .venv*/
+    (other / "bin").mkdir(parents=True)
+    (other / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    other.chmod(0o755)
+    try:
+        own.chmod(0o700)  # as the other run's closing would have left it
+        protect([KIT_ROOT])
+        for venv in (own, other):
+            mode = venv.stat().st_mode
+            assert mode & stat.S_IROTH and mode & stat.S_IXOTH, venv
+        assert not (KIT_ROOT / "solution").stat().st_mode & stat.S_IRWXO
+        assert not (KIT_ROOT / "autograder").stat().st_mode & stat.S_IRWXO
+    finally:
+        shutil.rmtree(other)
