@@ -17,6 +17,7 @@ from autograder.plugin import CaseResult, GradingPlugin
 from autograder.remote import Failed, StudentModule, import_failure_outcome
 from autograder.rubric import Rubric
 from autograder.scoring import ItemScore, score_items
+from autograder.source_text import LineMap, reading
 from autograder.static import StaticReport
 
 LEAN_DISABLED = (
@@ -89,6 +90,7 @@ class GradeResult:
     printed: str = ""
     seconds: float = 0.0
     internal_errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # how the file was read (a notebook)
 
 
 def grade(
@@ -100,8 +102,31 @@ def grade(
     cases: list[Case],
     rubric: Rubric,
     limits: Limits,
+    line_map: LineMap | None = None,
+    notes: tuple[str, ...] = (),
 ) -> GradeResult:
-    """Run every graded case against ``source`` and score it; never raises for bad code."""
+    """Run every graded case against ``source`` and score it; never raises for bad code.
+
+    ``line_map`` (a notebook's) makes every message name lines by cell.
+    """
+    with reading(line_map):
+        result = _grade(
+            submission, student, file_name, source, static, cases, rubric, limits
+        )
+    result.notes = list(notes)
+    return result
+
+
+def _grade(
+    submission: str,
+    student: str,
+    file_name: str,
+    source: bytes,
+    static: StaticReport,
+    cases: list[Case],
+    rubric: Rubric,
+    limits: Limits,
+) -> GradeResult:
     started = time.monotonic()
     module = StudentModule(source, limits)
     if static.fatal is not None:
@@ -117,6 +142,8 @@ def grade(
         internal.append(f"pytest exited with {exit_code!r}")
     items = score_items(rubric, review(cases, plugin.results))
     status, message = _status(static, module)
+    if status == "internal_error":
+        internal.append(message)
     if internal:
         status = "internal_error"
         print("\n".join(internal), file=sys.stderr)
