@@ -98,7 +98,7 @@ class Submission:
 
     @property
     def names(self) -> str:
-        """The submitters' names for tables (the id when nobody is known)."""
+        """The submitters' names for tables ("" when nobody is known)."""
         known = [p.name or p.email or p.sid for p in self.people]
         return ", ".join(known) if known else ""
 
@@ -207,7 +207,10 @@ class _Walker:
         if not source.exists():
             raise IntakeError(f"{source}: no such file or folder")
         if source.is_dir():
-            return self._class_folder(source, "")
+            top = _single_top_folder(source)  # an export unpacked into a folder
+            if top != source and not (top / GRADESCOPE_EXPORT_METADATA).is_file():
+                top = source
+            return self._class_folder(top, "" if top == source else f"{top.name}/")
         kind = archive_kind(source.name)
         if kind in ("zip", "tar"):
             root = Path(tempfile.mkdtemp(dir=self.scratch))
@@ -280,7 +283,7 @@ class _Walker:
             else:
                 files = [_File(shown, path)]
             found.append(self._submission(submission_id, files, who, shown))
-        return Intake(found, self.manifest)
+        return Intake(found, sorted(self.manifest, key=lambda entry: entry.path))
 
     # --- inside one submission -------------------------------------------------------
 

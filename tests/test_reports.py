@@ -34,7 +34,9 @@ def test_gradebook_defuses_spreadsheet_formulas(tmp_path: Path) -> None:
         people=(Person('=HYPERLINK("http://x")', "+123", "@evil"),),
     )
     row = failed_row(hostile, rubric, "no_file", "-none")
-    book, _ = merge(None, new_rows(hostile, row, rubric, "2026-01-01T00:00:00+00:00"), rubric)
+    book, _ = merge(
+        None, new_rows(hostile, row, rubric, "2026-01-01T00:00:00+00:00"), rubric
+    )
     path = tmp_path / "gradebook.csv"
     write_gradebook(book, path)
     with path.open() as source:

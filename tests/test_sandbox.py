@@ -42,6 +42,7 @@ from autograder.sandbox import (
     python_binds,
     sandbox_uid,
 )
+from tests.conftest import needs_uid_mode
 
 LIMITS = replace(Limits().scaled(3.0), memory_bytes=768 << 20)
 IS_ROOT = os.geteuid() == 0
@@ -97,7 +98,7 @@ def _wait_for(predicate: object, seconds: float = 5.0) -> bool:
     return False
 
 
-MODES = ["jail", "uid", "plain"]
+MODES = ["jail", pytest.param("uid", marks=needs_uid_mode), "plain"]
 
 
 def _confinement(mode: str) -> Confinement:
@@ -211,6 +212,7 @@ def test_closing_kills_setsid_escapees_in_every_mode(mode: str, marker: str) -> 
         assert processes_of(sandbox_uid()) == []
 
 
+@needs_uid_mode
 def test_uid_mode_deletes_what_the_sandbox_user_left_in_tmp(marker: str) -> None:
     if not IS_ROOT:
         pytest.fail("uid mode needs root; CI runs as root")
