@@ -4,6 +4,8 @@ then reports written by this (the main) process, merged into what OUT already ho
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import sys
 import time
@@ -145,7 +147,8 @@ def checked_statically(
 
     def preflight(reports: dict[str, StaticReport]) -> None:
         typed = assume_typed(reports[good.id])
-        outcome.append(grade_one(good, typed, cases, rubric, limits))
+        with contextlib.redirect_stderr(io.StringIO()):  # its faults go in one message
+            outcome.append(grade_one(good, typed, cases, rubric, limits))
 
     reports = static_reports([*submissions, good], meanwhile=preflight)
     problem = fault(outcome[0], reports.pop(good.id).mypy_errors)
