@@ -16,8 +16,10 @@ from pathlib import Path
 from autograder.casebook import Case, load_cases
 from autograder.config import FIXTURES_DIR, KIT_ROOT, SOLUTION_DIR, Limits
 from autograder.discover import LOOKED_FOR, Intake, IntakeError, Submission, discover
+from autograder.grade_record import read_record, write_record
 from autograder.gradebook import (
     GRADEBOOK_CSV,
+    Gradebook,
     graded_now,
     merge,
     new_rows,
@@ -166,6 +168,32 @@ def nothing_found(source: Path, intake: Intake) -> NothingToGrade:
     return NothingToGrade(f"no submission found in {source} ({LOOKED_FOR}){found}")
 
 
+def whole_class(
+    out: Path,
+    book: Gradebook,
+    submissions: list[Submission],
+    results: list[GradeResult],
+) -> tuple[list[tuple[GradeResult, Submission]], list[str]]:
+    """This run's results with those of every kept gradebook row, for the class reports;
+    and the kept submissions whose record could not be read (left out of them)."""
+    everyone = list(zip(results, submissions))
+    graded = {sub.id.casefold() for sub in submissions}
+    kept = dict.fromkeys(
+        row["submission"]
+        for row in book.rows
+        if row["submission"].casefold() not in graded
+    )
+    unrecorded = []
+    for submission_id in kept:
+        record = read_record(out / submission_id)
+        if record is None:
+            unrecorded.append(submission_id)
+        else:
+            everyone.append(record)
+    everyone.sort(key=lambda pair: pair[0].submission.casefold())
+    return everyone, unrecorded
+
+
 def grade_folder(
     source: Path,
     out: Path,
@@ -230,8 +258,9 @@ def grade_folder(
     bar.close()
     ordered = [results[sub.id] for sub in submissions]
     left = clear_out(out) if fresh else []
-    for result in ordered:
+    for sub, result in zip(submissions, ordered):
         write_submission(result, out)
+        write_record(result, sub, out / result.submission)
     rows = [
         row
         for sub, result in zip(submissions, ordered)
@@ -241,7 +270,15 @@ def grade_folder(
     write_gradebook(book, out / GRADEBOOK_CSV)
     write_imports(book, out, rubric.title, rubric.max_score)
     write_manifest(intake.manifest, out / MANIFEST_CSV)
-    digest = write_class_reports(ordered, rubric, submissions, out, intake.ignored)
+    everyone, unrecorded = whole_class(out, book, submissions, ordered)
+    digest = write_class_reports(
+        [result for result, _ in everyone],
+        rubric,
+        [sub for _, sub in everyone],
+        out,
+        intake.ignored,
+        unrecorded,
+    )
     elapsed = time.monotonic() - started
     if not quiet:
         print(terminal_table(ordered, submissions))

@@ -289,16 +289,34 @@ def summary_markdown(
     charts: str | None,
     names: Mapping[str, str] | None = None,
     ignored: Sequence[Entry] = (),
+    unrecorded: Sequence[str] = (),
 ) -> str:
     """The whole summary.md; ``charts`` is why the PNGs are missing, None if drawn.
 
     ``names`` labels submissions by their students where known (id -> label).
     """
     label = _labeller(names)
+    left_out = (
+        [
+            f"{len(unrecorded)} submission(s) kept in gradebook.csv from an earlier run "
+            f"have no readable record and are not counted here: "
+            f"{', '.join(unrecorded[:LISTED_IDS])}"
+            + (
+                f" and {len(unrecorded) - LISTED_IDS} more"
+                if len(unrecorded) > LISTED_IDS
+                else ""
+            )
+            + ".",
+            "",
+        ]
+        if unrecorded
+        else []
+    )
     out = points(summary.max_score)
     lines = [
         "# Class summary",
         "",
+        *left_out,
         "| statistic | value |",
         "| --- | --- |",
         f"| submissions | {summary.count} |",
@@ -560,12 +578,15 @@ def write_class_reports(
     submissions: Sequence[Submission],
     out: Path,
     ignored: Sequence[Entry] = (),
+    unrecorded: Sequence[str] = (),
 ) -> str:
     """Write summary.md, the PNGs and similarity.csv into ``out``; return the digest.
 
-    ``ignored`` are the files of SUBMISSIONS that were not graded (summary.md lists
-    them). Grades are already written when this runs, so a failure here is reported on
-    stderr (and the digest is empty), not raised.
+    ``results`` cover the whole gradebook (this run's and the kept rows' recorded ones);
+    ``unrecorded`` are kept submissions left out for lack of a readable record, and
+    ``ignored`` the files of SUBMISSIONS that were not graded (summary.md lists both).
+    Grades are already written when this runs, so a failure here is reported on stderr
+    (and the digest is empty), not raised.
     """
     try:
         summary = summarise(results, rubric)
@@ -584,7 +605,7 @@ def write_class_reports(
             except ImportError as exc:
                 charts = f"matplotlib is not available ({exc})"
         (out / SUMMARY_MD).write_text(
-            summary_markdown(summary, similarity, charts, names, ignored)
+            summary_markdown(summary, similarity, charts, names, ignored, unrecorded)
         )
         return terminal_digest(summary, similarity, out, names)
     except Exception as exc:  # the grades are safe; say what is missing

@@ -7,9 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
-import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from autograder.batch import grade_folder
 from autograder.config import KIT_ROOT
@@ -21,11 +19,22 @@ SAVED = INTAKE / "notebooks" / "jupyter_saved.ipynb"
 
 
 def notebook(*cells: str) -> bytes:
-    """A notebook whose first cell is markdown, then one code cell per argument."""
-    made = new_notebook(
-        cells=[new_markdown_cell("# title"), *(new_code_cell(c) for c in cells)]
-    )
-    return nbformat.writes(made).encode()
+    """A notebook (format 4.4) whose first cell is markdown, then one code cell each."""
+    code: list[dict[str, object]] = [
+        {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": []}
+        | {"source": source}
+        for source in cells
+    ]
+    document = {
+        "nbformat": 4,
+        "nbformat_minor": 4,
+        "metadata": {},
+        "cells": [
+            {"cell_type": "markdown", "metadata": {}, "source": "# title"},
+            *code,
+        ],
+    }
+    return json.dumps(document).encode()
 
 
 def test_a_saved_notebook_becomes_its_code_cells_without_ipython_lines() -> None:

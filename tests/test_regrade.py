@@ -185,3 +185,31 @@ def test_an_unknown_gradebook_in_out_stops_the_run_and_stays_untouched(
     assert "not a gradebook this kit wrote" in done.stderr
     assert (out / "gradebook.csv").read_text() == "Student,Grade\nAda,A\n"
     assert not (out / "correct").exists()
+
+
+def test_the_class_summary_still_covers_every_kept_row(
+    regraded: tuple[Path, dict[str, dict[str, str]], str],
+) -> None:
+    out, _, stdout = regraded
+    summary = (out / "summary.md").read_text()
+    assert "| submissions | 7 |" in summary
+    assert "Class: 7 submission(s)" in stdout
+    with (out / "similarity.csv").open(newline="") as source:
+        pairs = list(csv.DictReader(source))
+    assert {"softmax_wrong_axis", "unstable_softmax"} <= {
+        p["submission_a"] for p in pairs
+    } | {p["submission_b"] for p in pairs}
+
+
+def test_kept_rows_without_a_record_are_named_in_the_summary(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "gradebook.csv").write_text(
+        "submission,student,score,max_score,status\nold_one,Ada <a@x>,7,10,ok\n"
+    )
+    done = grade(EXAMPLES / "skeleton.py", out)
+    assert done.returncode == 0, done.stderr
+    assert set(rows(out)) == {"old_one", "skeleton"}
+    summary = (out / "summary.md").read_text()
+    assert "1 submission(s) kept in gradebook.csv from an earlier run" in summary
+    assert "old_one" in summary and "| submissions | 1 |" in summary
