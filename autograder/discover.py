@@ -62,6 +62,8 @@ NESTED_BOUNDS = Bounds(max_members=2_000, max_bytes=64 << 20)
 NESTED_BUDGET = 1 << 30  # bytes all archives inside submissions may unpack to together
 SYSTEM_NAMES = frozenset({"__macosx", "__pycache__", "thumbs.db", "desktop.ini"})
 ID_LENGTH = 100
+_UNSUPPORTED = "an archive type the grader cannot open (use .zip or .tar.gz)"
+_UNOPENED = "an archive that cannot be opened"
 LOOKED_FOR = (
     "looked for <id>.py and <id>.ipynb files, <id>/ folders and .zip/.tar.gz archives "
     "holding one, and Gradescope's Export Submissions (submission_metadata.yml)"
@@ -336,7 +338,7 @@ class _Walker:
         try:
             unpacked = unpack(archive, into, bounds)
         except ArchiveError as exc:
-            return [_File(shown, None, f"an archive that cannot be opened: {exc}")]
+            return [_File(shown, None, f"{_UNOPENED}: {exc}")]
         self.budget -= sum(p.stat().st_size for p in into.rglob("*") if p.is_file())
         files = [_File(shown, None, opened=f"archive holding {unpacked.files} file(s)")]
         files += [
@@ -402,14 +404,16 @@ class _Walker:
         self.manifest.append(Entry(path, owner, outcome, detail))
 
 
-_UNSUPPORTED = "an archive type the grader cannot open (use .zip or .tar.gz)"
-
-
 def _choose(files: list[_File]) -> tuple[_File | None, str | None]:
     """The graded file among ``files``, or None and why (see the module docstring)."""
     candidates = [f for f in files if not f.skip and not f.opened and f.path]
     if not candidates:
-        return None, "no .py or .ipynb file was submitted"
+        unopened = [
+            f"{f.shown}: {f.skip}" for f in files if f.skip.startswith(_UNOPENED)
+        ]
+        return None, "no .py or .ipynb file was submitted" + (
+            f" ({'; '.join(unopened[:3])})" if unopened else ""
+        )
     for suffix in (PYTHON_SUFFIX, NOTEBOOK_SUFFIX):
         preferred = [
             f

@@ -133,7 +133,7 @@ def read_gradebook(path: Path) -> Gradebook | None:
     if not path.exists():
         return None
     try:
-        with path.open(newline="", encoding="utf-8") as source:
+        with path.open(newline="", encoding="utf-8-sig") as source:  # Excel adds a BOM
             reader = csv.DictReader(source)
             columns = tuple(reader.fieldnames or ())
             rows = [

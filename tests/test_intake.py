@@ -337,3 +337,13 @@ def test_make_grade_takes_paths_with_spaces(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert (out / "ada_lovelace" / "results.json").is_file()
     assert "1 submission(s)" in done.stdout
+
+
+def test_a_corrupt_zip_inside_a_submission_is_named_in_its_row(tmp_path: Path) -> None:
+    (tmp_path / "carl").mkdir()
+    (tmp_path / "carl" / "hw.zip").write_bytes(b"PK\x03\x04 truncated")
+    intake = discover(tmp_path)
+    problem = by_id(intake)["carl"]
+    assert problem.startswith("no .py or .ipynb file was submitted (carl/hw.zip: ")
+    assert "an archive that cannot be opened" in problem
+    assert outcome(intake, "carl/hw.zip")[1] == "ignored"
