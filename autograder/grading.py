@@ -107,41 +107,27 @@ def grade(
 ) -> GradeResult:
     """Run every graded case against ``source`` and score it; never raises for bad code.
 
-    ``line_map`` (a notebook's) makes every message name lines by cell.
+    ``line_map`` (a notebook's) makes every message name lines by cell; ``notes`` (what
+    a notebook's script left out) reach the feedback.
     """
-    with reading(line_map):
-        result = _grade(
-            submission, student, file_name, source, static, cases, rubric, limits
-        )
-    result.notes = list(notes)
-    return result
-
-
-def _grade(
-    submission: str,
-    student: str,
-    file_name: str,
-    source: bytes,
-    static: StaticReport,
-    cases: list[Case],
-    rubric: Rubric,
-    limits: Limits,
-) -> GradeResult:
     started = time.monotonic()
     module = StudentModule(source, limits)
     if static.fatal is not None:
         module.import_failure = Failed(static.fatal_kind or "static", static.fatal)
     plugin = GradingPlugin(cases, module, static)
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            exit_code = pytest.main(PYTEST_ARGS, plugins=[plugin, ShortTracebacks()])
-    finally:
-        module.close()
+    with reading(line_map):
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                exit_code = pytest.main(
+                    PYTEST_ARGS, plugins=[plugin, ShortTracebacks()]
+                )
+        finally:
+            module.close()
+        items = score_items(rubric, review(cases, plugin.results))
+        status, message = _status(static, module)
     internal = list(plugin.internal_errors)
     if exit_code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         internal.append(f"pytest exited with {exit_code!r}")
-    items = score_items(rubric, review(cases, plugin.results))
-    status, message = _status(static, module)
     if status == "internal_error":
         internal.append(message)
     if internal:
@@ -161,6 +147,7 @@ def _grade(
         printed="".join(module.printed).strip(),
         seconds=time.monotonic() - started,
         internal_errors=internal,
+        notes=list(notes),
     )
 
 

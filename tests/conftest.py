@@ -6,6 +6,8 @@ import csv
 import json
 import os
 import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +28,22 @@ INTAKE = KIT_ROOT / "tests" / "intake"
 # that other users can reach; where they cannot (pyenv under a 0700 /root), its tests skip
 # and say why in the summary (pytest runs with -rs), and the grader refuses the mode.
 UID_MODE_OBSTACLE = uid_mode_obstacle() if os.geteuid() == 0 else None
+KIT_ENV = {**os.environ, "MHSA_CALL_SECONDS": str(TEST_LIMITS.call_seconds)}
+
+
+def run_kit(*args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m autograder ...`` from the checkout, as an instructor runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "autograder", *args],
+        cwd=KIT_ROOT,
+        env=KIT_ENV,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
 needs_uid_mode = pytest.mark.skipif(
     UID_MODE_OBSTACLE is not None,
     reason=f"uid mode cannot work on this machine: {UID_MODE_OBSTACLE}",

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import shutil
 import subprocess
 import sys
@@ -21,24 +20,10 @@ from autograder.batch import grade_folder
 from autograder.config import KIT_ROOT
 from autograder.discover import Intake, assign_ids, discover
 from autograder.grading import GradeResult
-from tests.conftest import EXAMPLES, INTAKE, TEST_LIMITS
+from tests.conftest import EXAMPLES, INTAKE, KIT_ENV, TEST_LIMITS, run_kit
 
 CORRECT = (EXAMPLES / "correct.py").read_bytes()
 SKELETON = (EXAMPLES / "skeleton.py").read_bytes()
-ENV = {**os.environ, "MHSA_CALL_SECONDS": str(TEST_LIMITS.call_seconds)}
-
-
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    """``python -m autograder`` as an instructor runs it."""
-    return subprocess.run(
-        [sys.executable, "-m", "autograder", *args],
-        cwd=KIT_ROOT,
-        env=ENV,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
 
 
 def zip_of(path: Path, members: dict[str, bytes]) -> Path:
@@ -285,7 +270,7 @@ def test_nothing_to_grade_exits_non_zero_saying_what_was_looked_for(
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "readme.txt").write_text("no code here\n")
     for folder in ("empty", "notes"):
-        done = cli("grade", str(tmp_path / folder), "--out", str(tmp_path / "out"))
+        done = run_kit("grade", str(tmp_path / folder), "--out", str(tmp_path / "out"))
         assert done.returncode == 2
         assert "no submission found" in done.stderr and "looked for" in done.stderr
         assert len(done.stderr.strip().splitlines()) == 1
@@ -312,7 +297,7 @@ def test_bad_input_gets_one_clear_line_and_no_traceback(
     path = tmp_path / name
     if content is not None:
         path.write_bytes(content)
-    done = cli("grade", str(path), "--out", str(tmp_path / "out"))
+    done = run_kit("grade", str(path), "--out", str(tmp_path / "out"))
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert done.stderr.startswith("error: ") and says in done.stderr
@@ -328,7 +313,7 @@ def test_make_grade_takes_paths_with_spaces(tmp_path: Path) -> None:
     done = subprocess.run(
         ["make", "-C", str(KIT_ROOT), "-o", str(venv / ".installed"), "grade"]
         + [f"VENV={venv}", f"SUBMISSIONS={archive}", f"OUT={out}", "JOBS=1"],
-        env=ENV,
+        env=KIT_ENV,
         capture_output=True,
         text=True,
         timeout=600,

@@ -5,7 +5,6 @@ rows and folders replaced, every other row kept, counts printed); --fresh starts
 from __future__ import annotations
 
 import csv
-import os
 import shutil
 import subprocess
 import sys
@@ -16,24 +15,14 @@ import pytest
 from autograder.config import KIT_ROOT
 from autograder.gradebook import Gradebook, merge, read_gradebook
 from autograder.rubric import load_rubric
-from tests.conftest import EXAMPLES, TEST_LIMITS
+from tests.conftest import EXAMPLES, run_kit
 
 RUBRIC = load_rubric()
-ENV = {**os.environ, "MHSA_CALL_SECONDS": str(TEST_LIMITS.call_seconds)}
 ITEMS = [item.id for item in RUBRIC.items]
 
 
 def grade(source: Path, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "autograder", "grade", str(source), "--out", str(out)]
-        + ["--jobs", "2", *extra],
-        cwd=KIT_ROOT,
-        env=ENV,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    return run_kit("grade", str(source), "--out", str(out), "--jobs", "2", *extra)
 
 
 def rows(out: Path) -> dict[str, dict[str, str]]:
