@@ -45,8 +45,10 @@ def uid_mode_obstacle() -> str | None:
         folder = closed_folder(path)
         if folder is not None:
             mode = stat.S_IMODE(os.stat(folder).st_mode) if folder.exists() else 0
+            real = path.resolve()
+            shown = f"{path} ({real})" if real != path else str(path)
             return (
-                f"{role} {path} sits in {folder}, which other users cannot enter "
+                f"{role} {shown} sits in {folder}, which other users cannot enter "
                 f"(mode {mode:04o}); run the kit from an interpreter and a temp folder "
                 "other users can reach"
             )

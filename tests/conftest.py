@@ -46,7 +46,7 @@ def run_kit(*args: str) -> subprocess.CompletedProcess[str]:
 
 needs_uid_mode = pytest.mark.skipif(
     UID_MODE_OBSTACLE is not None,
-    reason=f"uid mode cannot work on this machine: {UID_MODE_OBSTACLE}",
+    reason=f"other users cannot run this interpreter here: {UID_MODE_OBSTACLE}",
 )
 
 

@@ -21,7 +21,7 @@ from autograder.preflight import EnvironmentFault
 from autograder.reachability import closed_folder, uid_mode_obstacle
 from autograder.remote import Failed, StudentModule
 from autograder.sandbox import Confinement, SandboxUnavailable, detect_confinement
-from tests.conftest import EXAMPLES, TEST_LIMITS
+from tests.conftest import EXAMPLES, TEST_LIMITS, UID_MODE_OBSTACLE, needs_uid_mode
 
 IS_ROOT = os.geteuid() == 0
 needs_root = pytest.mark.skipif(
@@ -88,6 +88,7 @@ def test_a_broken_environment_stops_the_batch_before_any_student_row(
 
 
 @needs_root
+@needs_uid_mode  # else the interpreter, not the temp folder, would be the fault
 def test_a_closed_temp_folder_in_uid_mode_is_caught_by_the_preflight(
     tmp_path: Path, closed_tmp: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -120,7 +121,10 @@ def test_make_grade_with_a_closed_tmpdir_stops_with_a_staff_message(
     )
     assert done.returncode != 0
     assert "error (for staff): the grading environment is broken" in done.stderr
-    assert str(closed_tmp) in done.stderr and "Traceback" not in done.stderr
+    assert "which other users cannot enter (mode 0700)" in done.stderr
+    assert "Traceback" not in done.stderr
+    if UID_MODE_OBSTACLE is None:  # else the interpreter's folder is named first
+        assert str(closed_tmp) in done.stderr
     assert not out.exists() or not any(out.iterdir())  # no student row, no folder
 
 
@@ -131,6 +135,7 @@ def test_the_reachability_check_names_the_closed_folder(closed_tmp: Path) -> Non
     assert closed_folder(closed_tmp.parent) is None  # the system's temp folder is open
 
 
+@needs_uid_mode  # else the interpreter's folder is named first
 def test_uid_mode_obstacle_names_a_closed_temp_folder(
     closed_tmp: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -141,11 +146,30 @@ def test_uid_mode_obstacle_names_a_closed_temp_folder(
     assert "(mode 0700)" in obstacle
 
 
+def python_in(folder: Path) -> Path:
+    """An interpreter path inside ``folder``, as pyenv's under a 0700 home folder."""
+    python = folder / "pyenv" / "versions" / "3.10.13" / "bin" / "python3.10"
+    python.parent.mkdir(parents=True)
+    python.write_bytes(b"")
+    return python
+
+
+def test_uid_mode_obstacle_names_the_closed_folder_of_the_interpreter(
+    closed_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    python = python_in(closed_tmp)
+    monkeypatch.setattr(sys, "executable", str(python))
+    obstacle = uid_mode_obstacle()
+    assert obstacle is not None
+    assert obstacle.startswith(f"the interpreter {python} sits in {closed_tmp},")
+    assert "(mode 0700)" in obstacle
+
+
 @needs_root
 def test_uid_mode_refuses_with_the_reason_when_others_cannot_reach_python(
     closed_tmp: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(tempfile, "tempdir", str(closed_tmp))
+    monkeypatch.setattr(sys, "executable", str(python_in(closed_tmp)))
     monkeypatch.setenv("MHSA_NO_NAMESPACES", "1")
     monkeypatch.delenv("MHSA_ALLOW_UNCONFINED", raising=False)
     detect_confinement.cache_clear()
@@ -154,4 +178,5 @@ def test_uid_mode_refuses_with_the_reason_when_others_cannot_reach_python(
             detect_confinement()
     finally:
         detect_confinement.cache_clear()
-    assert f"uid drop refused (the temp folder {closed_tmp}" in str(caught.value)
+    assert "uid drop refused (the interpreter " in str(caught.value)
+    assert f"sits in {closed_tmp}, which other users cannot enter" in str(caught.value)

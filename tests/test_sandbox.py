@@ -375,6 +375,7 @@ def public_tmp() -> Iterator[Path]:
     shutil.rmtree(folder, ignore_errors=True)
 
 
+@needs_uid_mode
 def test_an_ordinary_user_gets_the_jail_through_user_namespaces(
     public_tmp: Path,
 ) -> None:
