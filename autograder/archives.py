@@ -10,7 +10,6 @@ bounded before anything is written, and the bytes written are counted again whil
 
 from __future__ import annotations
 
-import tarfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -65,6 +64,8 @@ def archive_stem(name: str) -> str:
 
 def unpack(archive: Path, into: Path, bounds: Bounds) -> Unpacked:
     """Unpack ``archive`` (zip or tar) into the empty folder ``into``."""
+    import tarfile  # imported here: grading one file never pays for it
+
     kind = archive_kind(archive.name)
     try:
         if kind == "zip":
@@ -146,6 +147,8 @@ def _unzip(archive: Path, into: Path, bounds: Bounds) -> Unpacked:
 
 
 def _untar(archive: Path, into: Path, bounds: Bounds) -> Unpacked:
+    import tarfile
+
     result = Unpacked()
     with tarfile.open(archive, "r:*") as tarred:
         members = tarred.getmembers()

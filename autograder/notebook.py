@@ -23,7 +23,6 @@ raising ``NotebookError`` (a ``ValueError``) with a plain reason for an unreadab
 from __future__ import annotations
 
 import io
-import logging
 import re
 import tokenize
 from dataclasses import dataclass
@@ -86,7 +85,9 @@ def describe_dropped(dropped: tuple[str, ...], limit: int = 3) -> str:
 
 def _code_cells(data: bytes) -> list[tuple[int, str]]:
     """(cell number counting every cell from 1, source) of each code cell."""
-    import nbformat  # imported here: only a batch holding a notebook pays for it
+    import logging  # imported here: only a batch holding a notebook pays for these
+
+    import nbformat
 
     try:
         text = data.decode("utf-8-sig")
