@@ -69,20 +69,24 @@ def grade_one(
     rubric: Rubric,
     limits: Limits,
 ) -> GradeResult:
-    """Grade one submission, turning any grader failure into an internal_error row."""
+    """Grade one submission, turning any grader failure into an internal_error row.
+
+    Every message names lines through the submission's line map (a notebook's cells).
+    """
     try:
-        return grade(
-            submission.id,
-            submission.student,
-            submission.file_name,
-            submission.source,
-            static,
-            cases,
-            rubric,
-            limits,
-            line_map=submission.line_map,
-            notes=submission.notes,
-        )
+        with reading(submission.line_map):
+            result = grade(
+                submission.id,
+                submission.student,
+                submission.file_name,
+                submission.source,
+                static,
+                cases,
+                rubric,
+                limits,
+            )
+        result.notes = list(submission.notes)
+        return result
     except Exception as exc:  # a grader bug must not lose the row
         return failed_row(
             submission, rubric, "internal_error", f"grader error: {exc!r}"

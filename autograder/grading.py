@@ -17,7 +17,6 @@ from autograder.plugin import CaseResult, GradingPlugin
 from autograder.remote import Failed, StudentModule, import_failure_outcome
 from autograder.rubric import Rubric
 from autograder.scoring import ItemScore, score_items
-from autograder.source_text import LineMap, reading
 from autograder.static import StaticReport
 
 LEAN_DISABLED = (
@@ -102,34 +101,23 @@ def grade(
     cases: list[Case],
     rubric: Rubric,
     limits: Limits,
-    line_map: LineMap | None = None,
-    notes: tuple[str, ...] = (),
 ) -> GradeResult:
-    """Run every graded case against ``source`` and score it; never raises for bad code.
-
-    ``line_map`` (a notebook's) makes every message name lines by cell; ``notes`` (what
-    a notebook's script left out) reach the feedback.
-    """
+    """Run every graded case against ``source`` and score it; never raises for bad code."""
     started = time.monotonic()
     module = StudentModule(source, limits)
     if static.fatal is not None:
         module.import_failure = Failed(static.fatal_kind or "static", static.fatal)
     plugin = GradingPlugin(cases, module, static)
-    with reading(line_map):
-        try:
-            with contextlib.redirect_stdout(io.StringIO()):
-                exit_code = pytest.main(
-                    PYTEST_ARGS, plugins=[plugin, ShortTracebacks()]
-                )
-        finally:
-            module.close()
-        items = score_items(rubric, review(cases, plugin.results))
-        status, message = _status(static, module)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            exit_code = pytest.main(PYTEST_ARGS, plugins=[plugin, ShortTracebacks()])
+    finally:
+        module.close()
     internal = list(plugin.internal_errors)
     if exit_code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         internal.append(f"pytest exited with {exit_code!r}")
-    if status == "internal_error":
-        internal.append(message)
+    items = score_items(rubric, review(cases, plugin.results))
+    status, message = _status(static, module)
     if internal:
         status = "internal_error"
         print("\n".join(internal), file=sys.stderr)
@@ -147,7 +135,6 @@ def grade(
         printed="".join(module.printed).strip(),
         seconds=time.monotonic() - started,
         internal_errors=internal,
-        notes=list(notes),
     )
 
 
