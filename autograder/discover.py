@@ -212,7 +212,7 @@ class _Walker:
             top = _single_top_folder(source)  # an export unpacked into a folder
             if top != source and not (top / GRADESCOPE_EXPORT_METADATA).is_file():
                 top = source
-            return self._class_folder(top, "" if top == source else f"{top.name}/")
+            return self._class_folder(top, self._descended(source, top))
         kind = archive_kind(source.name)
         if kind in ("zip", "tar"):
             root = Path(tempfile.mkdtemp(dir=self.scratch))
@@ -223,14 +223,22 @@ class _Walker:
             for member, why in unpacked.skipped:
                 self.manifest.append(Entry(member, "", "ignored", why))
             top = _single_top_folder(root)
-            prefix = "" if top == root else f"{top.name}/"
-            return self._class_folder(top, prefix)
+            return self._class_folder(top, self._descended(root, top))
         if source.suffix.lower() in (PYTHON_SUFFIX, NOTEBOOK_SUFFIX):
             return self._submissions([(source, source.name)], {})
         raise IntakeError(
             f"{source.name}: not a folder, a .py or .ipynb file, or a .zip, .tar or "
             ".tar.gz archive"
         )
+
+    def _descended(self, root: Path, top: Path) -> str:
+        """The manifest's prefix for ``top``; the hidden files beside it are listed."""
+        if top == root:
+            return ""
+        for entry in sorted(root.iterdir()):
+            if entry != top:
+                self._ignore_all(entry, entry.name, "", "a hidden or system file")
+        return f"{top.name}/"
 
     def _class_folder(self, root: Path, prefix: str) -> Intake:
         try:
@@ -268,8 +276,7 @@ class _Walker:
                     "ignored",
                     "not a submission (a .py or .ipynb file, a folder or an archive)",
                 )
-        intake = self._submissions([(p, prefix + n) for p, n in tops], submitters)
-        return intake
+        return self._submissions([(p, prefix + n) for p, n in tops], submitters)
 
     def _submissions(
         self, tops: list[tuple[Path, str]], submitters: dict[str, Submitters]

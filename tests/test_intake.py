@@ -332,3 +332,19 @@ def test_a_corrupt_zip_inside_a_submission_is_named_in_its_row(tmp_path: Path) -
     assert problem.startswith("no .py or .ipynb file was submitted (carl/hw.zip: ")
     assert "an archive that cannot be opened" in problem
     assert outcome(intake, "carl/hw.zip")[1] == "ignored"
+
+
+def test_leftovers_beside_a_zips_top_folder_are_listed_too(tmp_path: Path) -> None:
+    archive = zip_of(
+        tmp_path / "class.zip",
+        {
+            "class/ada.py": CORRECT,
+            "__MACOSX/class/._ada.py": b"\x00\x05\x16\x07",
+            ".DS_Store": b"\x00",
+        },
+    )
+    intake = discover(archive)
+    assert by_id(intake) == {"ada": "ada.py"}
+    assert outcome(intake, "class/ada.py") == ("ada", "graded", "as Python")
+    for leftover in ("__MACOSX/class/._ada.py", ".DS_Store"):
+        assert outcome(intake, leftover) == ("", "ignored", "a hidden or system file")
