@@ -61,6 +61,7 @@ from autograder.config import (
     SOLUTION_DIR,
     Limits,
 )
+from autograder.reachability import uid_mode_obstacle
 from autograder.untrusted import safe_text
 
 # Sandbox uids: SANDBOX_UID_BASE + (grader pid << UID_BITS) + a counter, so every submission
@@ -412,7 +413,7 @@ def detect_confinement() -> Confinement:
         notes.append(f"jail refused ({problem})")
     if is_root and tool("setpriv"):
         uid_mode = Confinement(True, (), "uid", "; ".join(notes))
-        problem = _probe(uid_mode)
+        problem = uid_mode_obstacle() or _probe(uid_mode)
         if problem is None:
             return uid_mode
         notes.append(f"uid drop refused ({problem})")

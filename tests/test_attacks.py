@@ -37,6 +37,7 @@ from autograder.sandbox import (
     uids_of,
 )
 from autograder.untrusted import is_safe
+from tests.conftest import needs_uid_mode
 
 ATTACKS = KIT_ROOT / "tests" / "attacks"
 MANIFEST: dict[str, dict[str, Any]] = json.loads(
@@ -188,7 +189,9 @@ def _prepare(
     return correct_ids, ids
 
 
-@pytest.fixture(scope="module", params=["strongest", "uid"])
+@pytest.fixture(
+    scope="module", params=["strongest", pytest.param("uid", marks=needs_uid_mode)]
+)
 def corpus(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Corpus]:

@@ -27,6 +27,8 @@ from autograder.batch import grade_folder
 from autograder.casebook import Case, load_cases
 from autograder.channel import OWN_CLASS, FloatArray, ProtocolViolation, read_header
 from autograder.config import KIT_ROOT, Limits
+from autograder.discover import Submission
+from autograder.gradebook import merge, new_rows, write_gradebook
 from autograder.grading import GradeResult, grade
 from autograder.remote import (
     OWN_EXCEPTION,
@@ -39,7 +41,7 @@ from autograder.remote import (
     describe_exit,
     describe_raised,
 )
-from autograder.report import write_gradebook, write_submission
+from autograder.report import write_submission
 from autograder.rubric import load_rubric
 from autograder.static import read_submission
 from autograder.untrusted import is_safe, safe_text
@@ -349,12 +351,12 @@ def _other_hidden_case(case: Case, rng: np.random.Generator) -> Case:
 
 def _reports(cases: list[Case], out: Path) -> dict[str, str]:
     source = LEAKER.read_bytes()
+    rubric = load_rubric()
     static = read_submission(source, black=False, file_name="mhsa.py")
-    result = grade(
-        "leaker", "", "mhsa.py", source, static, cases, load_rubric(), LIMITS
-    )
+    result = grade("leaker", "", "mhsa.py", source, static, cases, rubric, LIMITS)
     write_submission(result, out)
-    write_gradebook([result], load_rubric(), out / "gradebook.csv")
+    rows = new_rows(Submission("leaker", "mhsa.py", source), result, rubric, "then")
+    write_gradebook(merge(None, rows, rubric)[0], out / "gradebook.csv")
     return {
         name: (out / name).read_text()
         for name in ("leaker/feedback.md", "leaker/results.json", "gradebook.csv")

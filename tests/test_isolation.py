@@ -23,6 +23,7 @@ from autograder.batch import grade_folder
 from autograder.config import KIT_ROOT, Limits
 from autograder.grading import GradeResult
 from autograder.sandbox import detect_confinement
+from tests.conftest import needs_uid_mode
 
 LIMITS = replace(Limits().scaled(2.0), memory_bytes=768 << 20)
 CORRECT = KIT_ROOT / "examples" / "submissions" / "correct.py"
@@ -129,7 +130,9 @@ create_qkv = scaled_dot_product_attention = multi_head_attention = report
 '''
 
 
-@pytest.fixture(scope="module", params=["strongest", "uid"])
+@pytest.fixture(
+    scope="module", params=["strongest", pytest.param("uid", marks=needs_uid_mode)]
+)
 def watched(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[dict[str, GradeResult], Path, list[str], str]]:

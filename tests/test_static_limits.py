@@ -127,7 +127,7 @@ def test_a_black_bomb_delays_the_batch_by_at_most_the_limit() -> None:
     limits = replace(Limits(), black_seconds=1.5)
     started = time.monotonic()
     reports = static_reports(
-        _submissions(("bomb", BLACK_BOMB), ("after", CORRECT)), limits
+        _submissions(("bomb", BLACK_BOMB), ("after", CORRECT)), limits=limits
     )
     elapsed = time.monotonic() - started
     assert reports["bomb"].black_clean is None
@@ -177,7 +177,7 @@ def test_mypy_that_cannot_run_is_the_graders_fault_never_a_students_zero(
     cache: Path,
 ) -> None:
     limits = replace(Limits(), static_memory_bytes=16 << 20)
-    reports = static_reports(_submissions(("correct", CORRECT)), limits)
+    reports = static_reports(_submissions(("correct", CORRECT)), limits=limits)
     report = reports["correct"]
     assert report.mypy_errors is None and report.mypy_fault
     assert "grader" in report.mypy_note

@@ -30,6 +30,7 @@ import pytest
 from autograder.config import KIT_ROOT, Limits
 from autograder.remote import Failed, Raised, StudentModule
 from autograder.sandbox import Confinement, exposed_assignments, protect, uids_of
+from tests.conftest import needs_uid_mode
 
 LIMITS = replace(Limits().scaled(3.0), memory_bytes=768 << 20)
 UID_MODE = Confinement(True, (), "uid")
@@ -37,10 +38,13 @@ X = np.arange(24, dtype=np.float64).reshape(2, 3, 4) / 10
 W = np.eye(4)
 SYSV = ("shm", "msg", "sem")
 
-pytestmark = pytest.mark.skipif(
-    os.geteuid() != 0,
-    reason="uid mode needs a root grader (CI and Gradescope are root)",
-)
+pytestmark = [
+    pytest.mark.skipif(
+        os.geteuid() != 0,
+        reason="uid mode needs a root grader (CI and Gradescope are root)",
+    ),
+    needs_uid_mode,
+]
 
 
 @pytest.fixture
