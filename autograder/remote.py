@@ -8,6 +8,7 @@ costs one deadline and a crash two restarts, not one per case.
 
 from __future__ import annotations
 
+import re
 import signal
 import time
 from dataclasses import dataclass, field
@@ -15,7 +16,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from autograder.channel import (
-    ArrayMeta,
     ChannelClosed,
     ChannelTimeout,
     FloatArray,
@@ -26,42 +26,31 @@ from autograder.channel import (
     write_frame,
 )
 from autograder.config import FUNCTION_ALIASES, Limits
+from autograder.judge import (
+    Argument,
+    Failed,
+    Outcome,
+    Raised,
+    Returned,
+    describe_raised,
+    import_failure,
+    missing_function,
+)
 from autograder.sandbox import ConfinedProcess
-from autograder.source_text import line_ref
 
-Argument = FloatArray | int | float
-
-
-@dataclass(frozen=True)
-class Returned:
-    """The function returned; ``values`` holds what came back, one entry per element."""
-
-    container: str  # "single", "tuple" or "list"
-    count: int
-    metas: tuple[ArrayMeta, ...]
-    values: tuple[FloatArray | None, ...]
-    modified: tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class Raised:
-    """The function raised an exception (or called sys.exit)."""
-
-    type: str
-    message: str
-    line: int | None
-    module: str | None = None
-
-
-@dataclass(frozen=True)
-class Failed:
-    """The call produced no answer: timeout, crash, exit, missing function, bad reply."""
-
-    kind: str
-    message: str
-
-
-Outcome = Returned | Raised | Failed
+# The outcome types and their words live in the judge (shipped to students too).
+__all__ = [
+    "Argument",
+    "Failed",
+    "Outcome",
+    "Raised",
+    "Returned",
+    "StudentModule",
+    "describe_raised",
+    "import_failure_outcome",
+]
+import_failure_outcome = import_failure
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,79}|<module>|<lambda>")
 
 SIGNAL_HINTS: dict[int, str] = {
     signal.SIGXCPU: "it used up its CPU time limit",
@@ -131,7 +120,7 @@ class StudentModule:
             return
         if header.get("status") == "import_error":
             self._stop()
-            self.import_failure = _raised(header.get("error"))
+            self.import_failure = _raised(header.get("error"), self.source)
             return
         found = header.get("functions")
         if header.get("status") != "ready" or not isinstance(found, dict):
@@ -181,7 +170,7 @@ class StudentModule:
         assert self.process is not None
         name = self.resolved.get(function)
         if name is None:
-            return Failed("missing", _missing_message(function))
+            return Failed("missing", missing_function(function))
         arrays = [a for a in args if isinstance(a, np.ndarray)]
         max_bytes = max(4 * expected_bytes, 1 << 16)
         header = {
@@ -232,7 +221,7 @@ class StudentModule:
         header = read_header(fd, deadline, self.limits.message_bytes)
         status = header.get("status")
         if status == "raised":
-            return _raised(header.get("error"))
+            return _raised(header.get("error"), self.source)
         if status != "ok" or not isinstance(header.get("arrays"), list):
             raise ProtocolViolation("unexpected reply")
         metas = tuple(parse_meta(raw) for raw in header["arrays"][:8])
@@ -269,13 +258,24 @@ def _encode_arg(arg: Argument, arrays: list[FloatArray]) -> dict[str, object]:
 
 
 def clean_text(text: object, limit: int = 300) -> str:
-    """A student-supplied string made safe to embed in Markdown feedback: one line, short."""
+    """A student-supplied string made one short line (feedback renders it as code)."""
     flat = " ".join(str(text).split())
-    flat = flat.replace("`", "'").replace("<", "&lt;").replace(">", "&gt;")
     return flat[:limit] + ("..." if len(flat) > limit else "")
 
 
-def _raised(error: object) -> Raised:
+def _function_name(value: object, source: bytes) -> str | None:
+    """The student's function an exception passed, if it is one their file defines
+    (a name built at run time could carry a hidden input out)."""
+    if not isinstance(value, str) or not IDENTIFIER.fullmatch(value):
+        return None
+    if value.startswith("<") or re.search(
+        rb"\bdef\s+" + value.encode() + rb"\b", source
+    ):
+        return value
+    return None
+
+
+def _raised(error: object, source: bytes) -> Raised:
     if not isinstance(error, dict):
         return Raised("Exception", "(no details)", None)
     line = error.get("line")
@@ -285,43 +285,6 @@ def _raised(error: object) -> Raised:
         message=clean_text(error.get("message", "")),
         line=line if type(line) is int else None,
         module=clean_text(module, 80) if module is not None else None,
+        function=_function_name(error.get("function"), source),
+        raised_here=error.get("raised_here") is True,
     )
-
-
-def _missing_message(function: str) -> str:
-    names = " or ".join(f"`{alias}`" for alias in FUNCTION_ALIASES[function])
-    return f"no function named {names} was found at the top level of your file"
-
-
-def describe_raised(subject: str, raised: Raised, show_message: bool = True) -> str:
-    """An exception in the student's words: type, message, line.
-
-    ``subject`` names who raised it: "`create_qkv`" or "importing your file".
-    ``show_message`` is False on hidden cases, whose exception text could echo inputs.
-    """
-    if raised.type == "NotImplementedError":
-        return f"{subject} is not implemented yet (it raises NotImplementedError)"
-    if raised.type == "ModuleNotFoundError" and raised.module:
-        return (
-            f"your file imports `{raised.module}`, which is not available to the grader "
-            "(only numpy and the standard library are)"
-        )
-    where = f" at {line_ref(raised.line)} of your file" if raised.line else ""
-    if raised.type == "SystemExit":
-        return f"{subject} called sys.exit ({raised.message}){where}"
-    if raised.type == "RecursionError":
-        return f"{subject} recursed too deeply (RecursionError){where}"
-    if raised.type == "MemoryError":
-        return (
-            f"{subject} ran out of memory (MemoryError: over the memory limit){where}"
-        )
-    detail = f": {raised.message}" if raised.message and show_message else ""
-    return f"{subject} raised {raised.type}{detail}{where}"
-
-
-def import_failure_outcome(failure: Failed | Raised) -> Failed:
-    """What every call reports when the module could not be imported at all."""
-    if isinstance(failure, Failed):
-        return failure
-    kind = "missing_module" if failure.type == "ModuleNotFoundError" else "import_error"
-    return Failed(kind, describe_raised("importing your file", failure))
