@@ -661,7 +661,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     if shutil.which(str(args.python)) is None:
         parser.error(f"{args.python} not found: run `make venv` first")
-    expected = judge(args.python)
+    expected = judge(args.python.absolute())  # not resolve(): a venv's python is a link
     args.out.write_text(json.dumps(expected, indent=1) + "\n")
     print(f"wrote {args.out}")
 
