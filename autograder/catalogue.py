@@ -32,7 +32,8 @@ from autograder.judge import (
 class Mistake:
     """One misconception (or a pair); the default values are the correct computation."""
 
-    # given | none | inverted | squared | model_dim | own_dk | after_softmax | example
+    # given | none | inverted | squared | twice | model_dim | own_dk | after_softmax |
+    # example
     scale: str = "given"
     # last | columns | matrix | everything | no_keepdims | unstable
     softmax: str = "last"
@@ -90,6 +91,8 @@ def effective_scale(scale: float, dk: int, model_dim: int, mistake: Mistake) -> 
             "after_softmax": 1.0,  # the scale lands on the weights instead
             "inverted": 1.0 / scale,
             "squared": scale * scale,
+            "twice": scale
+            / np.sqrt(dk),  # the given scale, and the paper's 1/sqrt(d_k)
             "model_dim": 1.0 / np.sqrt(model_dim),
             "own_dk": 1.0 / np.sqrt(dk),
             "example": 1.0 / np.sqrt(EXAMPLE_SHAPE[2] // EXAMPLE_HEADS),
@@ -224,6 +227,13 @@ VARIANTS: tuple[Variant, ...] = (
         "the scores were divided by `scale` instead of multiplied by it (or multiplied by "
         "sqrt(head_dim)); `scale` multiplies the scores, as in PyTorch",
         Mistake(scale="inverted"),
+    ),
+    _v(
+        "scale_twice",
+        frozenset({SDPA}),
+        "the scores were multiplied by `scale` and also divided by sqrt(d_k), the paper's "
+        "formula on top of the scale you are given: use only `scale`",
+        Mistake(scale="twice"),
     ),
     _v(
         "scale_squared",

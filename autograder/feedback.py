@@ -40,10 +40,15 @@ class Cause:
     """One cause of lost points and where it showed."""
 
     text: str
+    diagnosed: bool = False  # a likely cause, not only what went wrong
     public: dict[str, list[CaseResult]] = field(default_factory=dict)  # item -> results
     hidden: set[str] = field(default_factory=set)  # items with hidden checks failing
     steps: dict[str, str] = field(default_factory=dict)  # item -> where it was found
     titles: dict[str, str] = field(default_factory=dict)  # item -> title, in order
+
+    def heading(self) -> str:
+        """The cause as the list states it."""
+        return f"Likely cause: {self.text}" if self.diagnosed else self.text
 
     def affects(self) -> str:
         """ "create_qkv: values (2 public checks and hidden ones), shapes (hidden
@@ -96,7 +101,10 @@ def causes(result: GradeResult) -> list[Cause]:
         for case in item.results:
             if case.passed:
                 continue
-            cause = found.setdefault(case.verdict.cause, Cause(case.verdict.cause))
+            cause = found.setdefault(
+                case.verdict.cause,
+                Cause(case.verdict.cause, diagnosed=case.verdict.diagnosis is not None),
+            )
             cause.titles.setdefault(item.id, item.title)
             if item.id in STATIC_ITEMS:
                 continue  # one check of the file, not cases
@@ -133,8 +141,7 @@ def summary_output(result: GradeResult) -> str:
         for number, cause in enumerate(listed, start=1):
             where = cause.affects()
             lines.append(
-                f"{number}. {cause.text}."
-                + (f" In {where}." if cause.public or cause.hidden else "")
+                f"{number}. {cause.heading()}." + (f" In {where}." if where else "")
             )
             lines += [f"   - {detail}" for detail in cause.details()]
     elif not _fatal(result):

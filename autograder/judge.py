@@ -240,6 +240,8 @@ class Verdict:
     returned: bool = False  # the function gave back arrays (gates mha.bad_heads)
     raised: Raised | None = None  # what it raised, when it did
     key: str | None = None  # the known mistake behind ``diagnosis``, when one is
+    # every single known mistake the output reproduces: (key, explanation)
+    matched: tuple[tuple[str, str], ...] = ()
 
     @property
     def message(self) -> str:
@@ -447,11 +449,13 @@ def matches(
     values: Sequence[FloatArray | None],
     shapes: Sequence[tuple[int, ...] | None],
     shape_only: bool,
+    magnitude: float = 0.0,
 ) -> bool:
     """Same shapes, and (unless only shapes are graded) the same numbers.
 
-    Non-finite values match when the known answer is non-finite at the same places, so an
-    unstabilised softmax is recognised by where its NaNs are.
+    Numbers match within ``MATCH_RTOL``/``MATCH_ATOL`` (plus a float32 result's rounding
+    allowance); non-finite values match when the known answer is non-finite at the same
+    places, so an unstabilised softmax is recognised by where its NaNs are.
     """
     if len(known.shapes) != len(values):
         return False
@@ -466,8 +470,10 @@ def matches(
         finite = _finite(got64)
         if not ((finite == _finite(want)).all()):
             return False
-        close = abs(got64[finite] - want[finite]) <= abs(want[finite]) * MATCH_RTOL
-        if not (close | (abs(got64[finite] - want[finite]) <= MATCH_ATOL)).all():
+        allowed = abs(want[finite]) * MATCH_RTOL + MATCH_ATOL
+        if str(got.dtype) == "float32":
+            allowed = allowed + FLOAT32_ROUNDING * FLOAT32_EPS * magnitude
+        if not (abs(got64[finite] - want[finite]) <= allowed).all():
             return False
     return True
 
@@ -477,9 +483,12 @@ def first_match(
     values: Sequence[FloatArray | None],
     shapes: Sequence[tuple[int, ...] | None],
     shape_only: bool = False,
+    magnitude: float = 0.0,
 ) -> Known | None:
     """The first known wrong answer the student's output reproduces."""
-    return next((k for k in known if matches(k, values, shapes, shape_only)), None)
+    return next(
+        (k for k in known if matches(k, values, shapes, shape_only, magnitude)), None
+    )
 
 
 # --- descriptions -----------------------------------------------------------------------
@@ -624,6 +633,17 @@ RETURNS_PAIR = (
     "your scaled_dot_product_attention returns (output, weights), as PyTorch's and "
     "TensorFlow's attention layers do: return only the output array"
 )
+# Results of a dtype the kit cannot compare, by dtype name without its width.
+DTYPE_CAUSES = {
+    "float": "half precision (float16) keeps about 3 significant digits, too few for these "
+    "checks: compute and return float64 (or float32)",
+    "int": "integer results: something made the arrays integers (e.g. np.zeros(shape, "
+    "dtype=int), or a floor division `//`); compute and return float64 arrays",
+    "uint": "integer results: something made the arrays integers; compute and return "
+    "float64 arrays",
+    "bool": "boolean results (a comparison where a value was meant?): return float64 "
+    "arrays",
+}
 FLOAT32_SIZED_32 = (
     "your result is float32 and misses by about what float32 rounding gives (float32 "
     "keeps about 7 significant digits): compute in float64, or keep the float32 "
@@ -946,10 +966,12 @@ def _structure_problem(case: Case, outcome: Returned) -> Verdict | None:
                 False, f"`{name}` returned a {code(meta.not_array)}, not a numpy array"
             )
         if meta.withheld and case.check != "shapes":
+            dtype = str(meta.dtype)
             return Verdict(
                 False,
-                f"`{name}` returned an array of dtype {code(str(meta.dtype))}; a "
+                f"`{name}` returned an array of dtype {code(dtype)}; a "
                 "floating-point array (float64, or float32) is expected",
+                diagnosis=DTYPE_CAUSES.get(dtype.rstrip("0123456789")),
             )
     return None
 
@@ -1061,22 +1083,37 @@ def _diagnosed(
     shape_only: bool = False,
     shapes: Sequence[tuple[int, ...] | None] | None = None,
 ) -> Verdict:
-    """``wrong`` with the known mistake the output reproduces, if any."""
-    found = first_match(
-        reference.known(),
-        outcome.values,
-        shapes or [m.shape for m in outcome.metas],
-        shape_only,
-    )
-    if found is None:
+    """``wrong`` with the known mistake the output reproduces, if any (the first one;
+    every single one it reproduces is kept in ``matched``)."""
+    found: list[Known] = []
+    for known in reference.known():
+        if found and "+" in known.key:
+            break  # pairs only when no single mistake explains the output
+        if matches(
+            known,
+            outcome.values,
+            shapes or [m.shape for m in outcome.metas],
+            shape_only,
+            reference.magnitude,
+        ):
+            found.append(known)
+            if "+" in known.key:
+                break
+    if not found:
         return wrong
-    return replace(wrong, diagnosis=found.explanation, key=found.key)
+    return replace(
+        wrong,
+        diagnosis=found[0].explanation,
+        key=found[0].key,
+        matched=tuple((k.key, k.explanation) for k in found),
+    )
 
 
 # --- localisation by experiment (multi-head attention) ----------------------------------
 
 Call = Callable[[str, list[Argument], int], Outcome]
 """Call a student function by its canonical name with arguments and a size bound."""
+Call_ = Callable[[], Outcome]
 
 
 def _nbytes(arrays: Sequence[FloatArray]) -> int:
@@ -1105,14 +1142,15 @@ def localise(
         or found.passed
         or case.function != MHA
         or not (found.returned or found.raised)
-        or found.key is not None
         or (found.raised is not None and found.raised.type == "NotImplementedError")
     ):
         return found
+    if found.key is not None:
+        return _earlier_step(case, found, steps, reference, call, source_lines)
     qkv = call(QKV, list(case.args[:4]), _nbytes(steps.qkv))
     qkv_wrong = _step_wrong(qkv, steps.qkv, steps.qkv_known, reference.magnitude)
     if qkv_wrong is not None:
-        cause, key = qkv_wrong
+        cause, key = qkv_wrong.diagnosis, qkv_wrong.key
         if cause is None and isinstance(qkv, Raised):
             cause = read_exception(replace(case, function=QKV), qkv, source_lines)
         if cause is None:
@@ -1123,7 +1161,7 @@ def localise(
         attended, (steps.attended,), steps.attention_known, reference.magnitude
     )
     if sdpa_wrong is not None:
-        cause, key = sdpa_wrong
+        cause, key = sdpa_wrong.diagnosis, sdpa_wrong.key
         if cause is None and isinstance(attended, Raised):
             heads_case = replace(case, function=SDPA)
             cause = read_exception(heads_case, attended, source_lines)
@@ -1144,14 +1182,50 @@ def localise(
     return replace(found, diagnosis=STEP_SPLIT_MERGE)
 
 
+def _earlier_step(
+    case: Case,
+    found: Verdict,
+    steps: Steps,
+    reference: Reference,
+    call: Call,
+    source_lines: Sequence[str],
+) -> Verdict:
+    """A multi-head output that reproduces a known mistake: name the helper instead when
+    the helper, on the evidence, reproduces one of the same known mistakes (the output
+    alone cannot tell ``scale * scale`` passed by multi-head from attention that scales
+    twice)."""
+    helpers: list[tuple[Call_, tuple[FloatArray, ...], tuple[Known, ...], str]] = [
+        (
+            lambda: call(QKV, list(case.args[:4]), _nbytes(steps.qkv)),
+            steps.qkv,
+            steps.qkv_known,
+            WHERE_QKV,
+        ),
+        (
+            lambda: call(SDPA, [*steps.heads, steps.scale], steps.attended.nbytes),
+            (steps.attended,),
+            steps.attention_known,
+            WHERE_SDPA,
+        ),
+    ]
+    for run, right, known, where in helpers:
+        if not any((k.key, k.explanation) in found.matched for k in known):
+            continue
+        wrong = _step_wrong(run(), right, known, reference.magnitude)
+        if wrong is not None and set(wrong.matched) & set(found.matched):
+            return replace(found, diagnosis=wrong.diagnosis, key=wrong.key, step=where)
+    return found
+
+
 def _step_wrong(
     outcome: Outcome,
     right: Sequence[FloatArray],
     known: Sequence[Known],
     magnitude: float,
-) -> tuple[str | None, str | None] | None:
+) -> Verdict | None:
     """None when a helper's result on the evidence is right (or unknown: a failed call);
-    else the known mistake it reproduces (explanation, key), or (None, None).
+    else a verdict with the known mistakes it reproduces (``key``, ``diagnosis`` and
+    ``matched``; none when nothing known matches).
 
     Attention that returns (output, weights) with the right output counts as right here:
     multi_head_attention may unpack it.
@@ -1159,13 +1233,13 @@ def _step_wrong(
     if isinstance(outcome, Failed):
         return None
     if isinstance(outcome, Raised):
-        return None, None
+        return Verdict(False, raised=outcome)
     values = list(outcome.values)
     shapes = [m.shape for m in outcome.metas]
     if len(right) == 1 and outcome.container == "tuple" and outcome.count == 2:
         values, shapes = values[:1], shapes[:1]
     if len(values) != len(right) or any(v is None for v in values):
-        return None, None
+        return Verdict(False)
     arrays = [v for v in values if v is not None]
     if all(
         v.shape == r.shape
@@ -1175,16 +1249,24 @@ def _step_wrong(
         for v, r in zip(arrays, right)
     ):
         return None
-    hit = first_match(known, arrays, shapes)
-    return (hit.explanation, hit.key) if hit else (None, None)
+    hits = [k for k in known if matches(k, arrays, shapes, False, magnitude)]
+    if not hits:
+        return Verdict(False)
+    return Verdict(
+        False,
+        diagnosis=hits[0].explanation,
+        key=hits[0].key,
+        matched=tuple((k.key, k.explanation) for k in hits),
+    )
 
 
 # --- a look across cases ----------------------------------------------------------------
 
 
 def review(entries: Sequence[tuple[Case, Verdict]]) -> list[Verdict]:
-    """Causes that need several cases: attention right on every 3-D case and wrong on
-    every 4-D one (fixed axis numbers; a softmax's fixed axis)."""
+    """Causes that need several cases: where two known mistakes give the same output, the
+    one the submission's other cases show; attention right on every 3-D case and wrong
+    on every 4-D one (fixed axis numbers; a softmax's fixed axis)."""
 
     def rank(case: Case) -> int:
         first = case.args[0]
@@ -1198,8 +1280,17 @@ def review(entries: Sequence[tuple[Case, Verdict]]) -> list[Verdict]:
         and all(v.passed for v in three)
         and not any(v.passed for v in four)
     )
+    counts: dict[tuple[str, str], int] = {}
+    for _, found in entries:
+        if found.key is not None and found.diagnosis is not None:
+            pair = (found.key, found.diagnosis)
+            counts[pair] = counts.get(pair, 0) + 1
     reviewed = []
     for case, found in entries:
+        if len(found.matched) > 1:  # outputs two mistakes share: the commoner one
+            key, text = max(found.matched, key=lambda pair: counts.get(pair, 0))
+            if found.step is None:
+                found = replace(found, diagnosis=text, key=key)
         if rank_only and not found.passed and found.key == SOFTMAX_COLUMNS:
             found = replace(found, diagnosis=SOFTMAX_FIXED_AXIS, key=None)
         elif (
