@@ -24,6 +24,7 @@ from autograder.judge import (
     QKV,
     SDPA,
     SOFTMAX_COLUMNS,
+    SOFTMAX_KEEPDIMS,
     FloatArray,
 )
 
@@ -302,8 +303,7 @@ VARIANTS: tuple[Variant, ...] = (
     _v(
         "softmax_keepdims",
         ATTENTION,
-        "the softmax's sum was taken without keepdims=True, so each weight was divided by "
-        "another row's total: use e.sum(axis=-1, keepdims=True)",
+        SOFTMAX_KEEPDIMS,
         Mistake(softmax="no_keepdims"),
     ),
     _v(

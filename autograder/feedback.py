@@ -177,7 +177,10 @@ def item_output(item: ItemScore, result: GradeResult | None = None) -> str:
         which = ", ".join(public)
         if any(r.visibility == "hidden" for r in results):
             which = f"{which} and hidden checks" if which else "hidden checks"
-        cause = f"cause {numbers[text]} above" if text in numbers else text
+        if result is not None and text == result.status_message:
+            cause = "the problem stated above"
+        else:
+            cause = f"cause {numbers[text]} above" if text in numbers else text
         lines.append(f"- failed: {which} ({cause})")
     return "\n".join(lines)
 

@@ -25,6 +25,9 @@ STUDENT_FILES = {
     "fixtures/public.json",
     "fixtures/hints.json",
     "rubric.json",
+    "selfcheck/__init__.py",
+    "selfcheck/judge.py",
+    "selfcheck/source_text.py",
 }
 # Runs check.py with nothing importable but the standard library and numpy (-S: no site).
 ONLY_NUMPY = """
@@ -50,6 +53,15 @@ def members(handout: Path) -> dict[str, bytes]:
         return {
             i.filename: archive.read(i) for i in archive.infolist() if not i.is_dir()
         }
+
+
+@pytest.fixture(scope="module")
+def handout_folder(handout: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The handout unpacked once, for runs that write nothing into it."""
+    folder = tmp_path_factory.mktemp("handout")
+    with zipfile.ZipFile(handout) as archive:
+        archive.extractall(folder)
+    return folder / HANDOUT_FOLDER
 
 
 @pytest.fixture
