@@ -34,7 +34,11 @@ from autograder.package import otter_sources
 from tests.conftest import TEST_LIMITS
 from tests.test_handout import handout, handout_folder, numpy_home, self_check
 
-__all__ = ["handout", "handout_folder", "numpy_home"]  # fixtures shared with the handout
+__all__ = [
+    "handout",
+    "handout_folder",
+    "numpy_home",
+]  # fixtures shared with the handout
 
 ENTRIES = load_catalogue()
 MUTANTS = [e for e in ENTRIES if not e.correct]
