@@ -196,13 +196,19 @@ def localise(
     def call(function: str, args: list[judge.Argument], nbytes: int) -> judge.Outcome:
         return module.call(function, args, nbytes)
 
+    # An evidence call that hangs or crashes says nothing about the graded cases: the
+    # submission's status stays what grading found.
+    hung, crashes = dict(module.hung), dict(module.crashes)
     localised = []
-    for result in results:
-        case = by_id.get(result.case_id)
-        if case is not None and case.function == MHA and not result.passed:
-            found = judge.localise(case, result.verdict, reference(case), call, lines)
-            result = replace(result, verdict=found)
-        localised.append(result)
+    try:
+        for result in results:
+            case = by_id.get(result.case_id)
+            if case is not None and case.function == MHA and not result.passed:
+                found = judge.localise(case, result.verdict, reference(case), call, lines)
+                result = replace(result, verdict=found)
+            localised.append(result)
+    finally:
+        module.hung, module.crashes = hung, crashes
     return localised
 
 

@@ -168,6 +168,8 @@ class ArrayFacts(Protocol):
     def not_array(self) -> str | None: ...
     @property
     def withheld(self) -> bool: ...
+    @property
+    def too_large(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -178,6 +180,7 @@ class Meta:
     shape: tuple[int, ...] | None
     not_array: str | None = None
     withheld: bool = False  # a dtype no tolerance exists for: its numbers are not read
+    too_large: bool = False  # over the size bound: its numbers are not read
 
 
 @dataclass(frozen=True)

@@ -710,7 +710,7 @@ def test_the_magnitude_bounds_float32_rounding_per_case() -> None:
     c = case("mha-values-2")
     inputs, weights, heads = c.args[0], c.args[1:4], int(c.args[4])
     assert isinstance(inputs, np.ndarray)
-    v = np.abs(inputs) @ np.abs(weights[2])  # type: ignore[operator]
-    q, k = (split_heads(np.abs(inputs) @ np.abs(w), heads) for w in weights[:2])  # type: ignore[operator]
+    v = np.abs(inputs) @ np.abs(weights[2])
+    q, k = (split_heads(np.abs(inputs) @ np.abs(w), heads) for w in weights[:2])
     scores = np.abs(q) @ np.swapaxes(np.abs(k), -1, -2) / math.sqrt(q.shape[-1])
     assert magnitudes[c.id] == pytest.approx(float(v.max()) * (1 + float(scores.max())))

@@ -31,6 +31,24 @@ SUBMISSIONS = {
     "unformatted.py": CORRECT.replace("import numpy as np", "import numpy as np  ;", 1)
     + "\nx = [1,2,\n  3]\n",
     "no_scale.py": (EXAMPLES / "no_scale.py").read_text(),
+    # create_qkv hangs only on the multi-head example's inputs, which no graded create_qkv
+    # case uses: only the evidence gathered for a failing multi-head case meets it.
+    "slow_evidence.py": CORRECT.replace(
+        "    Q = np.matmul(inputs, weights_q)\n",
+        "    while inputs.shape == (1, 5, 32):\n        pass\n"
+        "    Q = np.matmul(inputs, weights_q)\n",
+        1,
+    )
+    .replace(
+        "    Q, K, V = create_qkv(inputs, weights_q, weights_k, weights_v)\n",
+        "    Q, K, V = (inputs @ w for w in (weights_q, weights_k, weights_v))\n",
+        1,
+    )
+    .replace(
+        "    return output\n\n\ndef main",
+        "    return output * 1.5\n\n\ndef main",
+        1,
+    ),
 }
 
 
@@ -135,6 +153,16 @@ def test_the_zero_point_formatting_item_is_never_a_failed_test(
     assert formatting["status"] == "passed" and formatting["max_score"] == 0
     assert formatting["output"].startswith("Advice only (0 points)")
     assert all(t["status"] == "passed" for t in tests)
+
+
+def test_evidence_calls_stay_within_the_budget_and_change_no_status(
+    graded: tuple[dict[str, GradeResult], Path],
+) -> None:
+    result = graded[0]["slow_evidence"]
+    assert result.status == "ok", result.status_message
+    assert TEST_LIMITS.call_seconds <= result.seconds < TEST_LIMITS.submission_seconds
+    scores = {item.id: item.score for item in result.items}
+    assert scores["qkv.values"] == 1.5 and scores["mha.values"] < 2.5
 
 
 def test_a_correct_submission_is_told_so_briefly(

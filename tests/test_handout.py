@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy
 import pytest
 
-from autograder.config import FIXTURES_DIR, PACKAGE_DIR, RUBRIC_FILE
+from autograder.config import FIXTURES_DIR, KIT_ROOT, PACKAGE_DIR, RUBRIC_FILE
 from autograder.judge import unavailable_module
 from autograder.package import (
     HANDOUT_FOLDER,
@@ -24,7 +24,7 @@ from autograder.package import (
     STUDENT_DIR,
 )
 from autograder.package import main as build
-from tests.conftest import EXAMPLES, KIT_ROOT, REFERENCE
+from tests.conftest import EXAMPLES, REFERENCE
 
 CATALOGUE = KIT_ROOT / "tests" / "mutants"
 JUDGE_MODULE_NAMES = {name.removesuffix(".py") for name in JUDGE_MODULES}
