@@ -194,6 +194,10 @@ def localise(
     lines = source.splitlines()
 
     def call(function: str, args: list[judge.Argument], nbytes: int) -> judge.Outcome:
+        if module.process is None:
+            # A new child would import the file again (and run what it does at import):
+            # no evidence rather than that.
+            return judge.Failed("stopped", "no child is running")
         return module.call(function, args, nbytes)
 
     # An evidence call that hangs or crashes says nothing about the graded cases: the
@@ -204,7 +208,9 @@ def localise(
         for result in results:
             case = by_id.get(result.case_id)
             if case is not None and case.function == MHA and not result.passed:
-                found = judge.localise(case, result.verdict, reference(case), call, lines)
+                found = judge.localise(
+                    case, result.verdict, reference(case), call, lines
+                )
                 result = replace(result, verdict=found)
             localised.append(result)
     finally:

@@ -1124,7 +1124,7 @@ def _diagnosed(
 
 Call = Callable[[str, list[Argument], int], Outcome]
 """Call a student function by its canonical name with arguments and a size bound."""
-Call_ = Callable[[], Outcome]
+Deferred = Callable[[], Outcome]  # a call made only if needed
 
 
 def _nbytes(arrays: Sequence[FloatArray]) -> int:
@@ -1157,7 +1157,7 @@ def localise(
     ):
         return found
     if found.key is not None:
-        return _earlier_step(case, found, steps, reference, call, source_lines)
+        return _earlier_step(case, found, steps, reference, call)
     qkv = call(QKV, list(case.args[:4]), _nbytes(steps.qkv))
     qkv_wrong = _step_wrong(qkv, steps.qkv, steps.qkv_known, reference.magnitude)
     if qkv_wrong is not None:
@@ -1194,18 +1194,13 @@ def localise(
 
 
 def _earlier_step(
-    case: Case,
-    found: Verdict,
-    steps: Steps,
-    reference: Reference,
-    call: Call,
-    source_lines: Sequence[str],
+    case: Case, found: Verdict, steps: Steps, reference: Reference, call: Call
 ) -> Verdict:
     """A multi-head output that reproduces a known mistake: name the helper instead when
     the helper, on the evidence, reproduces one of the same known mistakes (the output
     alone cannot tell ``scale * scale`` passed by multi-head from attention that scales
     twice)."""
-    helpers: list[tuple[Call_, tuple[FloatArray, ...], tuple[Known, ...], str]] = [
+    helpers: list[tuple[Deferred, tuple[FloatArray, ...], tuple[Known, ...], str]] = [
         (
             lambda: call(QKV, list(case.args[:4]), _nbytes(steps.qkv)),
             steps.qkv,

@@ -102,6 +102,17 @@ def test_correct_style_keeps_full_marks(rows: dict[str, Row], entry: Entry) -> N
     assert not row.lost
 
 
+def test_numpy_errors_earn_no_bad_heads_credit(rows: dict[str, Row]) -> None:
+    """Without a check of its own, numpy's reshape raises ValueError for most bad head
+    counts; none of them counts, and both missing checks are named."""
+    result = rows["no_value_error.py"].result
+    item = next(i for i in result.items if i.id == "mha.bad_heads")
+    assert item.score == 0 and item.passed == 0
+    feedback = rows["no_value_error.py"].feedback
+    assert "check `D % num_heads != 0` first" in feedback
+    assert "check `num_heads < 1` first" in feedback
+
+
 def test_matrix_totals_show_every_mutant_killed_and_no_false_alarm(
     rows: dict[str, Row],
 ) -> None:
