@@ -706,9 +706,9 @@ SOFTMAX_KEEPDIMS = (
     "row's total): use x.max(axis=-1, keepdims=True) and e.sum(axis=-1, keepdims=True)"
 )
 TORCH_TRANSPOSE = (
-    "`x.transpose(-2, -1)` is PyTorch's swap of two axes; numpy's transpose wants the "
-    "whole order of axes (and on a 2-D array (-2, -1) changes nothing): use "
-    "np.swapaxes(x, -1, -2)"
+    "`x.transpose(-2, -1)` (or (-1, -2)) is PyTorch's swap of two axes; numpy's transpose "
+    "wants the whole order of axes, so it fails on 3-D and 4-D arrays (and on a 2-D array "
+    "(-2, -1) transposes nothing): use np.swapaxes(x, -1, -2)"
 )
 RAISED_PATTERNS: tuple[RaisedPattern, ...] = (
     (
