@@ -188,7 +188,7 @@ class Returned:
     """The function returned; ``values`` holds what came back, one entry per element."""
 
     container: str  # "single", "tuple" or "list"
-    count: int
+    count: int | None  # how many values came back (None: not a count the grader trusts)
     metas: tuple[ArrayFacts, ...]
     values: tuple[FloatArray | None, ...]
     modified: tuple[int, ...]
@@ -946,10 +946,10 @@ def _structure_problem(case: Case, outcome: Returned) -> Verdict | None:
     """A container, count or type that is not what the case expects."""
     name = case.function
     wanted = len(case.expected)
-    got = (
+    got = (  # never its length: the submission chooses it
         "a single value"
         if outcome.container == "single"
-        else f"a {outcome.container}" + (f" of {outcome.count}" if case.public else "")
+        else f"a {outcome.container}" + (" of another length" if wanted > 1 else "")
     )
     if wanted == 3:
         if outcome.container not in ("tuple", "list") or outcome.count != 3:
@@ -985,7 +985,7 @@ def _structure_problem(case: Case, outcome: Returned) -> Verdict | None:
 
 def _returns_pair(case: Case, outcome: Returned) -> str | None:
     """RETURNS_PAIR when attention returned two arrays, the first of the right shape."""
-    if case.function != SDPA or outcome.count != 2 or not outcome.metas:
+    if case.function != SDPA or len(outcome.metas) != 2:
         return None
     first = outcome.metas[0].shape
     return RETURNS_PAIR if case.expected and first == case.expected[0].shape else None
@@ -1242,7 +1242,7 @@ def _step_wrong(
         return Verdict(False, raised=outcome)
     values = list(outcome.values)
     shapes = [m.shape for m in outcome.metas]
-    if len(right) == 1 and outcome.container == "tuple" and outcome.count == 2:
+    if len(right) == 1 and outcome.container == "tuple" and len(outcome.metas) == 2:
         values, shapes = values[:1], shapes[:1]
     if len(values) != len(right) or any(v is None for v in values):
         return Verdict(False)
