@@ -34,13 +34,12 @@ from typing import TYPE_CHECKING, Any
 HERE = Path(__file__).resolve().parent
 if TYPE_CHECKING:
     from autograder import judge, source_text
-else:
-    try:  # the handout: the grader's judge ships beside this file, in selfcheck/
-        sys.path.insert(0, str(HERE))
-        from selfcheck import judge, source_text
-    except ImportError:  # the kit's checkout: the grader's package itself
-        sys.path.insert(0, str(HERE.parent))
-        from autograder import judge, source_text
+elif (HERE / "selfcheck").is_dir():  # the handout: the grader's judge, beside this file
+    sys.path.insert(0, str(HERE))
+    from selfcheck import judge, source_text
+else:  # the kit's checkout: the grader's package itself
+    sys.path.insert(0, str(HERE.parent))
+    from autograder import judge, source_text
 
 CALL_SECONDS = 10  # the grader's limit per call
 # What each kind of check promises, for the check's title.
