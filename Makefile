@@ -7,11 +7,13 @@ SUBMISSIONS ?= examples/submissions
 OUT ?= out
 SEED ?= 2026
 JOBS ?= 0
+FRESH ?= 0
 
 .PHONY: help venv test grade fixtures lint clean docs-images mutants autograder handout otter bench attacks
 
 help:
-	@echo "make grade [SUBMISSIONS=folder|zip] [OUT=folder] [JOBS=n]   grade submissions"
+	@echo "make grade [SUBMISSIONS=folder|zip] [OUT=folder] [JOBS=n] [FRESH=1]"
+	@echo "                                                         grade submissions (FRESH=1: empty OUT first)"
 	@echo "make test                                                 the kit's own test suite"
 	@echo "make fixtures SEED=n                                      regenerate fixtures for a new term"
 	@echo "make lint                                                 mypy --strict, black, ruff on the kit"
@@ -31,8 +33,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check ".[dev,otter]"
 	@touch $@
 
+# Paths are quoted: SUBMISSIONS="My Course/hw 3.zip" is one argument.
 grade: $(STAMP)
-	$(PY) -m autograder grade $(SUBMISSIONS) --out $(OUT) --jobs $(JOBS)
+	"$(PY)" -m autograder grade "$(SUBMISSIONS)" --out "$(OUT)" --jobs "$(JOBS)" $(if $(filter 1,$(FRESH)),--fresh)
 
 test: $(STAMP)
 	$(PY) -m pytest
@@ -44,7 +47,7 @@ mutants: $(STAMP)
 	$(PY) -m autograder.mutants --jobs 2
 
 fixtures: $(STAMP)
-	$(PY) -m solution.fixtures --seed $(SEED) --out autograder/fixtures
+	"$(PY)" -m solution.fixtures --seed "$(SEED)" --out autograder/fixtures
 
 lint: $(STAMP)
 	$(PY) -m mypy
@@ -81,7 +84,7 @@ $(BENCH_STAMP): pyproject.toml
 	@touch $@
 
 bench: $(STAMP) $(BENCH_STAMP)
-	$(BENCH_VENV)/bin/python -m bench --jobs $(JOBS)
+	$(BENCH_VENV)/bin/python -m bench --jobs "$(JOBS)"
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) out dist build *.egg-info

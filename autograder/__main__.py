@@ -1,4 +1,10 @@
-"""Command line: ``python -m autograder grade SUBMISSIONS --out OUT [--jobs N]``."""
+"""Command line: ``python -m autograder grade SUBMISSIONS --out OUT [--jobs N] [--fresh]``.
+
+Bad input (a missing path, an unreadable archive, a gradebook in OUT that cannot be merged,
+nothing to grade) ends with one line on stderr and exit status 2; a broken grading
+environment (the preflight's known-good submission was not full) with a message for staff
+and exit status 3. Neither writes a student's row.
+"""
 
 from __future__ import annotations
 
@@ -8,27 +14,48 @@ from pathlib import Path
 
 from autograder.batch import grade_folder
 from autograder.config import default_limits
+from autograder.discover import IntakeError
+from autograder.gradebook import GradebookError
+from autograder.preflight import EnvironmentFault
+from autograder.sandbox import SandboxUnavailable
+
+BAD_INPUT, BROKEN_ENVIRONMENT = 2, 3
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments and run the chosen verb."""
     parser = argparse.ArgumentParser(prog="python -m autograder")
     verbs = parser.add_subparsers(dest="verb", required=True)
-    grade = verbs.add_parser("grade", help="grade a folder, a .zip or a single .py")
+    grade = verbs.add_parser(
+        "grade", help="grade a folder, an archive, a .py or an .ipynb file"
+    )
     grade.add_argument("submissions", type=Path)
     grade.add_argument("--out", type=Path, default=Path("out"))
     grade.add_argument(
         "--jobs", type=int, default=0, help="worker processes (0: one per core)"
     )
+    grade.add_argument(
+        "--fresh",
+        action="store_true",
+        help="start from an empty OUT instead of merging into its gradebook",
+    )
     grade.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
-    if args.verb == "grade":
-        if not args.submissions.exists():
-            print(f"error: {args.submissions} does not exist", file=sys.stderr)
-            return 2
+    try:
         grade_folder(
-            args.submissions, args.out, args.jobs, default_limits(), args.quiet
+            args.submissions,
+            args.out,
+            args.jobs,
+            default_limits(),
+            args.quiet,
+            args.fresh,
         )
+    except (IntakeError, GradebookError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return BAD_INPUT
+    except (EnvironmentFault, SandboxUnavailable) as exc:
+        print(f"error (for staff): {exc}", file=sys.stderr)
+        return BROKEN_ENVIRONMENT
     return 0
 
 

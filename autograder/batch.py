@@ -1,28 +1,50 @@
-"""Grade a whole folder: static checks and one mypy run for all, then confined runs in
-parallel worker processes, then reports written by this (the main) process."""
+"""Grade a whole folder: intake, static checks and one mypy run for all (with the preflight's
+known-good submission graded meanwhile), then confined runs in parallel worker processes,
+then reports written by this (the main) process, merged into what OUT already holds."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
 
 from autograder.casebook import Case, load_cases
 from autograder.config import FIXTURES_DIR, KIT_ROOT, SOLUTION_DIR, Limits
-from autograder.discover import Submission, discover
+from autograder.discover import LOOKED_FOR, Intake, IntakeError, Submission, discover
+from autograder.grade_record import read_record, write_record
+from autograder.gradebook import (
+    GRADEBOOK_CSV,
+    Gradebook,
+    graded_now,
+    merge,
+    new_rows,
+    read_gradebook,
+    write_gradebook,
+    write_imports,
+)
 from autograder.grading import GradeResult, grade
-from autograder.report import terminal_table, write_gradebook, write_submission
+from autograder.manifest import MANIFEST_CSV, write_manifest
+from autograder.preflight import EnvironmentFault, assume_typed, fault, known_good
+from autograder.report import clear_out, terminal_table, write_submission
 from autograder.rubric import Rubric, load_rubric
 from autograder.sandbox import protect
 from autograder.scoring import score_items
+from autograder.source_text import reading
 from autograder.static import MypyRun, StaticReport, check_black, read_submission
 from autograder.summary import write_class_reports
 
 MYPY_CACHE = KIT_ROOT / ".cache" / "mypy"
 
 _worker: dict[str, object] = {}
+
+
+class NothingToGrade(IntakeError):
+    """SUBMISSIONS holds no submission at all."""
 
 
 def _init_worker(limits: Limits) -> None:
@@ -47,18 +69,24 @@ def grade_one(
     rubric: Rubric,
     limits: Limits,
 ) -> GradeResult:
-    """Grade one submission, turning any grader failure into a zero row with a reason."""
+    """Grade one submission, turning any grader failure into an internal_error row.
+
+    Every message names lines through the submission's line map (a notebook's cells).
+    """
     try:
-        return grade(
-            submission.id,
-            submission.student,
-            submission.file_name,
-            submission.source,
-            static,
-            cases,
-            rubric,
-            limits,
-        )
+        with reading(submission.line_map):
+            result = grade(
+                submission.id,
+                submission.student,
+                submission.file_name,
+                submission.source,
+                static,
+                cases,
+                rubric,
+                limits,
+            )
+        result.notes = list(submission.notes)
+        return result
     except Exception as exc:  # a grader bug must not lose the row
         return failed_row(
             submission, rubric, "internal_error", f"grader error: {exc!r}"
@@ -81,23 +109,30 @@ def failed_row(
     )
 
 
-def static_reports(submissions: list[Submission]) -> dict[str, StaticReport]:
+def static_reports(
+    submissions: list[Submission],
+    meanwhile: Callable[[dict[str, StaticReport]], None] | None = None,
+) -> dict[str, StaticReport]:
     """Parse every submission, then type-check all parseable ones in one mypy run.
 
-    mypy runs in its own process while this one checks formatting with black.
+    mypy runs in its own process while this one checks formatting with black and then
+    runs ``meanwhile`` (the preflight) on the parsed reports.
     """
     reports = {}
     for sub in submissions:
-        if sub.problem is not None:
-            report = StaticReport(fatal=sub.problem, fatal_kind="no_file")
-        else:
-            report = read_submission(sub.source, black=False)
+        with reading(sub.line_map):  # a notebook's syntax error names its cell
+            if sub.problem is not None:
+                report = StaticReport(fatal=sub.problem, fatal_kind=sub.problem_kind)
+            else:
+                report = read_submission(sub.source, black=False)
         reports[sub.id] = report
     texts = {key: r.text for key, r in reports.items() if r.fatal is None}
     checking = MypyRun(texts, MYPY_CACHE)
     try:
         for report in reports.values():
             check_black(report)
+        if meanwhile is not None:
+            meanwhile(reports)
     finally:
         checked = checking.result()
     for key in texts:
@@ -105,16 +140,90 @@ def static_reports(submissions: list[Submission]) -> dict[str, StaticReport]:
     return reports
 
 
+def checked_statically(
+    submissions: list[Submission], cases: list[Case], rubric: Rubric, limits: Limits
+) -> dict[str, StaticReport]:
+    """Static reports of ``submissions``, after the preflight proved the path works.
+
+    Raises ``EnvironmentFault`` when the known-good submission, graded through the same
+    path while mypy runs, does not earn full marks.
+    """
+    good = known_good()
+    outcome: list[GradeResult] = []
+
+    def preflight(reports: dict[str, StaticReport]) -> None:
+        typed = assume_typed(reports[good.id])
+        with contextlib.redirect_stderr(io.StringIO()):  # its faults go in one message
+            outcome.append(grade_one(good, typed, cases, rubric, limits))
+
+    reports = static_reports([*submissions, good], meanwhile=preflight)
+    problem = fault(outcome[0], reports.pop(good.id).mypy_errors)
+    if problem is not None:
+        raise EnvironmentFault(problem)
+    return reports
+
+
+def nothing_found(source: Path, intake: Intake) -> NothingToGrade:
+    """The error for a SUBMISSIONS without a single submission."""
+    ignored = intake.ignored
+    shown = ", ".join(f"{e.path} ({e.detail})" for e in ignored[:3])
+    more = f" and {len(ignored) - 3} more" if len(ignored) > 3 else ""
+    found = f"; ignored: {shown}{more}" if ignored else "; it holds no file at all"
+    return NothingToGrade(f"no submission found in {source} ({LOOKED_FOR}){found}")
+
+
+def whole_class(
+    out: Path,
+    book: Gradebook,
+    submissions: list[Submission],
+    results: list[GradeResult],
+) -> tuple[list[tuple[GradeResult, Submission]], list[str]]:
+    """This run's results with those of every kept gradebook row, for the class reports;
+    and the kept submissions whose record could not be read (left out of them)."""
+    everyone = list(zip(results, submissions))
+    graded = {sub.id.casefold() for sub in submissions}
+    kept = dict.fromkeys(
+        row["submission"]
+        for row in book.rows
+        if row["submission"].casefold() not in graded
+    )
+    unrecorded = []
+    for submission_id in kept:
+        record = read_record(out / submission_id)
+        if record is None:
+            unrecorded.append(submission_id)
+        else:
+            everyone.append(record)
+    everyone.sort(key=lambda pair: pair[0].submission.casefold())
+    return everyone, unrecorded
+
+
 def grade_folder(
-    source: Path, out: Path, jobs: int, limits: Limits, quiet: bool = False
+    source: Path,
+    out: Path,
+    jobs: int,
+    limits: Limits,
+    quiet: bool = False,
+    fresh: bool = False,
 ) -> list[GradeResult]:
-    """Grade every submission under ``source`` into ``out``; print a table unless quiet."""
+    """Grade every submission under ``source`` into ``out``; print a table unless quiet.
+
+    Raises ``IntakeError`` (SUBMISSIONS unusable, or holding nothing),
+    ``GradebookError`` (OUT's gradebook cannot be merged) and ``EnvironmentFault`` (the
+    preflight failed) before any student's report is written.
+    """
     started = time.monotonic()
-    submissions = discover(source)
+    graded_at = graded_now()
+    intake = discover(source)
+    old = None if fresh else read_gradebook(out / GRADEBOOK_CSV)
+    if not intake.submissions:
+        raise nothing_found(source, intake)
+    submissions = intake.submissions
     out.mkdir(parents=True, exist_ok=True)
     protect([SOLUTION_DIR, FIXTURES_DIR, source, out])
     rubric = load_rubric()
-    statics = static_reports(submissions)
+    cases = load_cases()
+    statics = checked_statically(submissions, cases, rubric, limits)
     jobs = jobs if jobs > 0 else (os.cpu_count() or 1)
     jobs = min(jobs, max(len(submissions), 1))
     from tqdm import tqdm  # imported here: run_autograder never needs it
@@ -124,7 +233,6 @@ def grade_folder(
     )
     results: dict[str, GradeResult] = {}
     if jobs == 1:
-        cases = load_cases()
         for sub in submissions:
             results[sub.id] = grade_one(sub, statics[sub.id], cases, rubric, limits)
             bar.update()
@@ -153,16 +261,46 @@ def grade_folder(
                     )
     bar.close()
     ordered = [results[sub.id] for sub in submissions]
-    for result in ordered:
+    left = clear_out(out) if fresh else []
+    for sub, result in zip(submissions, ordered):
         write_submission(result, out)
-    write_gradebook(ordered, rubric, out / "gradebook.csv")
-    digest = write_class_reports(ordered, rubric, submissions, out)
+        write_record(result, sub, out / result.submission)
+    rows = [
+        row
+        for sub, result in zip(submissions, ordered)
+        for row in new_rows(sub, result, rubric, graded_at)
+    ]
+    book, counts = merge(old, rows, rubric)
+    write_gradebook(book, out / GRADEBOOK_CSV)
+    write_imports(book, out, rubric.title, rubric.max_score)
+    write_manifest(intake.manifest, out / MANIFEST_CSV)
+    everyone, unrecorded = whole_class(out, book, submissions, ordered)
+    digest = write_class_reports(
+        [result for result, _ in everyone],
+        rubric,
+        [sub for _, sub in everyone],
+        out,
+        intake.ignored,
+        unrecorded,
+    )
     elapsed = time.monotonic() - started
     if not quiet:
-        print(terminal_table(ordered))
+        print(terminal_table(ordered, submissions))
         print(digest)
+        print(
+            f"Found {len(submissions)} submission(s); {len(intake.ignored)} file(s) "
+            f"ignored (each listed with its reason in {out / MANIFEST_CSV})"
+        )
+        if left:
+            print(
+                f"--fresh left {len(left)} entry(ies) the kit did not write: {left[:5]}"
+            )
+        print(counts.describe())
         print(
             f"Graded {len(ordered)} submission(s) in {elapsed:.1f} s "
             f"with {jobs} worker(s); reports in {out}/"
         )
     return ordered
+
+
+__all__ = ["EnvironmentFault", "grade_folder", "grade_one", "static_reports"]

@@ -7,7 +7,8 @@ numeric array buffers that the grader validates against a dtype whitelist and a 
 
 Frame: 4-byte big-endian header length, UTF-8 JSON header, then the raw bytes of each array
 listed in ``header["arrays"]``. Requests arrive on fd 0, replies leave on the fd named by
-``argv[3]``; the student's
+``argv[3]``. The first reply, ``started``, comes once the student's file is readable and
+before it runs, so the grader can tell its own faults from the file's. The student's
 own stdout and stderr go to a separate pipe the grader drains and never parses.
 """
 
@@ -200,6 +201,11 @@ def main() -> None:
                 args.append(float(arg["float"]))
         return args
 
+    # The grader's part ends here: the file is readable. Say so before it runs, so a
+    # death before this frame is the grader's fault and one after it the file's.
+    with open(student_file, "rb") as readable:
+        readable.read(1)
+    send(reply_fd, {"status": "started"}, [])
     module: ModuleType | None = None
     try:
         spec = importlib.util.spec_from_file_location("mhsa", student_file)

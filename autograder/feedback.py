@@ -127,6 +127,8 @@ def summary_output(result: GradeResult) -> str:
     lines = [f"**Score: {points(result.score)} / {points(result.max_score)}**", ""]
     if result.status != "ok":
         lines += [f"Your code could not be fully graded: {result.status_message}.", ""]
+    for note in result.notes:  # how the file was read (a notebook's left-out lines)
+        lines += [note, ""]
     alias = result.found_names.get("multi_head_attention")
     if alias == "multi_head_self_attention":
         lines += [

@@ -1,22 +1,26 @@
 """Gradescope's ``run_autograder``: grade the one submission of ``$AUTOGRADER_ROOT`` (default
 ``/autograder``) with the kit's engine and write ``results/results.json``.
 
-The document is the one ``make grade`` writes for the same file (same static checks, same
-confined child, same cases, same rubric), so the two paths give the same scores. Before any
+The document is the one ``make grade`` writes for the same file (same intake, static checks,
+confined child, cases and rubric), so the two paths give the same scores. Before any
 student code starts, the kit's source (which holds the hidden fixtures), the submission
 folder, its metadata and the results folder are closed to other users; the student's code
-then runs in the sandbox's child under an unprivileged uid. Whatever happens, a results.json
-is written: a grader failure becomes a zero that tells the student to contact the staff, and
-its details go to stdout, which Gradescope shows to instructors only.
+then runs in the sandbox's child under an unprivileged uid.
+
+A fault of the grader or of its machine is never recorded as a score. The preflight grades
+a known-good submission through the same path first; if it does not earn full marks, or the
+grader fails in any other way, no results.json is written and the run exits non-zero:
+Gradescope then shows "The autograder failed to execute correctly" and records no score,
+and the cause is in the log (stdout, which Gradescope shows to instructors only).
 
 ``--warm`` is setup.sh's last step: it fills the mypy cache, then grades a probe submission
-and fails unless student code ran unprivileged and could not read the kit's source.
+(after the same preflight) and fails unless student code ran unprivileged and could not read
+the kit's source.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import sys
@@ -24,25 +28,22 @@ import time
 import traceback
 from pathlib import Path
 
-from autograder.batch import failed_row, grade_one, static_reports
+from autograder.batch import checked_statically, grade_one
 from autograder.casebook import load_cases
 from autograder.config import KIT_ROOT, RUBRIC_FILE, Limits, default_limits
-from autograder.discover import Submission, from_student_folder
+from autograder.discover import Submission, student_submission
 from autograder.gradescope import write_results
 from autograder.grading import GradeResult
+from autograder.manifest import Entry
+from autograder.preflight import EnvironmentFault
+from autograder.roster import run_metadata
 from autograder.rubric import load_rubric
 from autograder.sandbox import detect_confinement, protect
 
 DEFAULT_ROOT = Path("/autograder")
 SUBMISSION_ID = "submission"
 PRINTED_SHOWN = 2000
-LAST_RESORT = {
-    "score": 0.0,
-    "output": "The autograder failed on its side (not because of your code). "
-    "Please tell the course staff; they can see what went wrong.",
-    "visibility": "visible",
-    "stdout_visibility": "hidden",
-}
+FAILED_EXIT = 1  # no results.json and a non-zero exit: Gradescope's autograder failure
 
 # A submission whose create_qkv reports who runs it and whether the kit's files are
 # readable; the other functions are correct so the run also proves numpy works there.
@@ -92,31 +93,17 @@ def autograder_root() -> Path:
     return Path(os.environ.get("AUTOGRADER_ROOT") or DEFAULT_ROOT)
 
 
-def submitters(root: Path) -> str:
-    """``Name <email>`` of each user in Gradescope's submission_metadata.json (for the log)."""
-    try:
-        users = json.loads((root / "submission_metadata.json").read_text()).get("users")
-    except (OSError, ValueError, AttributeError):
-        return ""
-    if not isinstance(users, list):
-        return ""
-    people = [
-        f"{user.get('name', '')} <{user.get('email', '')}>"
-        for user in users
-        if isinstance(user, dict)
-    ]
-    return "; ".join(people)
-
-
 def grade_submission(submission: Submission, limits: Limits) -> GradeResult:
-    """Static checks, then the confined run and scoring: the engine ``make grade`` uses."""
-    statics = static_reports([submission])
-    return grade_one(
-        submission, statics[submission.id], load_cases(), load_rubric(), limits
-    )
+    """Preflight and static checks, then the confined run and scoring: ``make grade``'s
+    engine. Raises ``EnvironmentFault`` when the known-good submission is not full."""
+    cases, rubric = load_cases(), load_rubric()
+    statics = checked_statically([submission], cases, rubric, limits)
+    return grade_one(submission, statics[submission.id], cases, rubric, limits)
 
 
-def instructor_log(result: GradeResult, seconds: float) -> str:
+def instructor_log(
+    result: GradeResult, seconds: float, manifest: list[Entry] | None = None
+) -> str:
     """What Gradescope's instructor-only stdout shows for one run."""
     lines = [
         f"graded {result.file_name or '(no file)'} for {result.student or '(unknown)'} "
@@ -125,42 +112,41 @@ def instructor_log(result: GradeResult, seconds: float) -> str:
         + (f": {result.status_message}" if result.status_message else ""),
         f"student code confinement: {detect_confinement().describe()}",
     ]
+    lines += [
+        f"not graded: {entry.path} ({entry.detail})"
+        for entry in manifest or []
+        if entry.outcome == "ignored"
+    ]
+    lines += result.notes
     lines += [f"grader error: {error}" for error in result.internal_errors]
     if result.printed:
         lines += ["what the submission printed:", result.printed[:PRINTED_SHOWN]]
     return "\n".join(lines)
 
 
-def write_failure(
-    submission: Submission | None, path: Path, problem: BaseException
-) -> None:
-    """A zero results.json after a grader failure, through the engine when it still loads."""
-    print("the grader failed:", file=sys.stdout)
-    traceback.print_exception(
-        type(problem), problem, problem.__traceback__, file=sys.stdout
-    )
-    try:
-        assert submission is not None
-        row = failed_row(
-            submission,
-            load_rubric(),
-            "internal_error",
-            "the autograder failed on its side (not because of your code); "
-            "please tell the course staff",
+def fail(target: Path, problem: BaseException) -> int:
+    """End without a score: no results.json, the cause in the log, a non-zero exit."""
+    target.unlink(missing_ok=True)
+    print("The autograder failed; no score was recorded for this submission.")
+    if isinstance(problem, EnvironmentFault):
+        print(problem)
+    else:
+        traceback.print_exception(
+            type(problem), problem, problem.__traceback__, file=sys.stdout
         )
-        write_results(row, path)
-    except BaseException:  # noqa: B036 - the last resort must always leave a file
-        traceback.print_exc(file=sys.stdout)
-        path.write_text(json.dumps(LAST_RESORT, indent=2) + "\n")
+    return FAILED_EXIT
 
 
 def run(root: Path, limits: Limits) -> int:
-    """Grade ``root/submission`` into ``root/results/results.json``; always writes it."""
+    """Grade ``root/submission`` into ``root/results/results.json``.
+
+    Returns 0 with a results.json, or ``FAILED_EXIT`` without one when the grader or its
+    machine failed (never a score the student did not earn).
+    """
     started = time.monotonic()
     results = root / "results"
     results.mkdir(parents=True, exist_ok=True)
     target = results / "results.json"
-    submission: Submission | None = None
     try:
         protect(
             [
@@ -170,15 +156,20 @@ def run(root: Path, limits: Limits) -> int:
                 results,
             ]
         )
-        submission = from_student_folder(
-            root / "submission", SUBMISSION_ID, submitters(root)
+        who = run_metadata(root / "submission_metadata.json")
+        submission, manifest = student_submission(
+            root / "submission", SUBMISSION_ID, who
         )
         result = grade_submission(submission, limits)
+        if result.status == "internal_error":
+            raise EnvironmentFault(
+                "the grader failed on this submission: "
+                + " | ".join(result.internal_errors or [result.status_message])
+            )
         write_results(result, target)
-    except Exception as exc:  # a grader failure must still leave a results.json
-        write_failure(submission, target, exc)
-        return 0
-    print(instructor_log(result, time.monotonic() - started))
+    except Exception as exc:  # a fault of the grader or its machine: no score at all
+        return fail(target, exc)
+    print(instructor_log(result, time.monotonic() - started, manifest))
     return 0
 
 
@@ -190,7 +181,11 @@ def warm(limits: Limits) -> int:
         "mhsa.py",
         PROBE_SOURCE.format(secret=str(RUBRIC_FILE)).encode(),
     )
-    result = grade_submission(probe, limits)
+    try:
+        result = grade_submission(probe, limits)
+    except EnvironmentFault as exc:
+        print(f"setup check failed: {exc}", file=sys.stderr)
+        return 1
     messages = [r.message for item in result.items for r in item.results]
     report = next((m for m in map(PROBE_REPORT.search, messages) if m), None)
     print(instructor_log(result, result.seconds))

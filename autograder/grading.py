@@ -89,6 +89,7 @@ class GradeResult:
     printed: str = ""
     seconds: float = 0.0
     internal_errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # how the file was read (a notebook)
 
 
 def grade(

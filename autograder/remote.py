@@ -100,22 +100,35 @@ class StudentModule:
         deadline = time.monotonic() + min(
             self.limits.import_seconds, self._budget_left()
         )
+        started = False  # the child announces itself before it runs the student's file
         try:
             header = read_header(
                 self.process.reply_fd, deadline, self.limits.message_bytes
             )
+            if header.get("status") == "started":
+                started = True
+                header = read_header(
+                    self.process.reply_fd, deadline, self.limits.message_bytes
+                )
         except ChannelTimeout:
             self._stop()
-            self.import_failure = Failed(
-                "timeout",
-                f"importing your file did not finish within {self.limits.import_seconds:g} s "
-                "(is there an endless loop or a long computation at module level?)",
+            self.import_failure = (
+                Failed(
+                    "timeout",
+                    f"importing your file did not finish within "
+                    f"{self.limits.import_seconds:g} s (is there an endless loop or a "
+                    "long computation at module level?)",
+                )
+                if started
+                else _not_started("did not start in time")
             )
             return
         except (ChannelClosed, ProtocolViolation):
             status = self._stop()
-            self.import_failure = Failed(
-                "crash", f"importing your file failed: {describe_exit(status)}"
+            self.import_failure = (
+                Failed("crash", f"importing your file failed: {describe_exit(status)}")
+                if started
+                else _not_started(describe_exit(status))
             )
             return
         if header.get("status") == "import_error":
@@ -247,6 +260,15 @@ class StudentModule:
                 else ()
             ),
         )
+
+
+def _not_started(how: str) -> Failed:
+    """The child ended before it reached the student's file: the grader's fault."""
+    return Failed(
+        "internal_error",
+        "the grader could not start the process that runs your code "
+        f"({how}, before your file was read); this is not your code's fault",
+    )
 
 
 def _encode_arg(arg: Argument, arrays: list[FloatArray]) -> dict[str, object]:

@@ -1,20 +1,34 @@
-"""Write what a batch produced: per-submission folders and the gradebook, then a table.
+"""Write what a batch produced for each submission, and the terminal's table.
 
 Called only by the grader's main process after every child process tree is gone.
 """
 
 from __future__ import annotations
 
-import csv
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
+from autograder.discover import Submission
 from autograder.feedback import feedback_markdown, points
+from autograder.gradebook import CANVAS_CSV, GRADEBOOK_CSV, GRADESCOPE_CSV
 from autograder.gradescope import write_results
 from autograder.grading import GradeResult
-from autograder.rubric import Rubric
+from autograder.manifest import MANIFEST_CSV
+from autograder.summary import ITEMS_PNG, SCORES_PNG, SIMILARITY_CSV, SUMMARY_MD
 
-FIXED_COLUMNS = ["submission", "student", "score", "max_score", "status"]
+BATCH_FILES = (
+    GRADEBOOK_CSV,
+    CANVAS_CSV,
+    GRADESCOPE_CSV,
+    MANIFEST_CSV,
+    SUMMARY_MD,
+    SCORES_PNG,
+    ITEMS_PNG,
+    SIMILARITY_CSV,
+)
+SUBMISSION_FILES = ("results.json", "feedback.md")  # a folder holding one is the kit's
+NAMES_SHOWN = 40  # characters of the submitters' names in the terminal table
 
 
 def write_submission(result: GradeResult, out: Path) -> None:
@@ -35,35 +49,50 @@ def write_submission(result: GradeResult, out: Path) -> None:
         (folder / "printed.txt").write_text(result.printed + "\n")
 
 
-def spreadsheet_safe(text: str) -> str:
-    """Defuse a cell a spreadsheet would read as a formula (a student's name is data)."""
-    return "'" + text if text.startswith(("=", "+", "-", "@", "\t", "\r")) else text
+def clear_out(out: Path) -> list[str]:
+    """Remove what earlier runs wrote into ``out`` (``--fresh``); return what was left.
+
+    Only the kit's own files go: the batch files and every folder holding a
+    ``results.json`` or ``feedback.md``. Anything else stays, and is named.
+    """
+    left = []
+    for entry in sorted(out.iterdir()):
+        if entry.is_file() and entry.name in BATCH_FILES:
+            entry.unlink()
+        elif (
+            entry.is_dir()
+            and not entry.is_symlink()
+            and any((entry / name).is_file() for name in SUBMISSION_FILES)
+        ):
+            shutil.rmtree(entry)
+        else:
+            left.append(entry.name)
+    return left
 
 
-def write_gradebook(results: list[GradeResult], rubric: Rubric, path: Path) -> None:
-    """One row per submission: fixed columns, then one per rubric item."""
-    with path.open("w", newline="") as sink:
-        writer = csv.writer(sink)
-        writer.writerow(FIXED_COLUMNS + [item.id for item in rubric.items])
-        for result in results:
-            scores = {item.id: item.score for item in result.items}
-            writer.writerow(
-                [
-                    spreadsheet_safe(result.submission),
-                    spreadsheet_safe(result.student),
-                    points(result.score),
-                    points(result.max_score),
-                    result.status,
-                ]
-                + [points(scores.get(item.id, 0.0)) for item in rubric.items]
-            )
-
-
-def terminal_table(results: list[GradeResult]) -> str:
-    """A short plain-text table for the terminal."""
+def terminal_table(
+    results: Sequence[GradeResult], submissions: Sequence[Submission]
+) -> str:
+    """A short plain-text table for the terminal, naming students where known."""
+    names = {sub.id: sub.names for sub in submissions}
     width = max([len(r.submission) for r in results] + [10])
-    lines = [f"{'submission':<{width}}  {'score':>7}  status"]
+    shown = {
+        r.submission: _cut(names.get(r.submission, ""), NAMES_SHOWN) for r in results
+    }
+    named = any(shown.values())  # a folder of files names nobody: no empty column
+    name_width = max([len(n) for n in shown.values()] + [7])
+    student = f"{'student':<{name_width}}  " if named else ""
+    lines = [f"{'submission':<{width}}  {student}{'score':>7}  status"]
     for result in results:
-        score = f"{points(result.score)}/{points(result.max_score)}"
-        lines.append(f"{result.submission:<{width}}  {score:>7}  {result.status}")
+        score = (
+            f"{points(result.score)}/{points(result.max_score)}"
+            if result.status != "internal_error"
+            else "-"
+        )
+        who = f"{shown[result.submission]:<{name_width}}  " if named else ""
+        lines.append(f"{result.submission:<{width}}  {who}{score:>7}  {result.status}")
     return "\n".join(lines)
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import IO
 
 from autograder.config import CHILD_SOURCE, FIXTURES_DIR, SOLUTION_DIR, Limits
+from autograder.reachability import uid_mode_obstacle
 
 SANDBOX_UID_BASE = (
     1_000_000  # + the worker's pid: unique per live worker, owned by nobody
@@ -311,7 +312,7 @@ def detect_confinement() -> Confinement:
         notes.append(f"jail refused ({problem})")
     if is_root and tool("setpriv"):
         uid_mode = Confinement(True, (), "uid", "; ".join(notes))
-        problem = _probe(uid_mode)
+        problem = uid_mode_obstacle() or _probe(uid_mode)
         if problem is None:
             return uid_mode
         notes.append(f"uid drop refused ({problem})")

@@ -23,7 +23,6 @@ Only the grader's main process calls this, on source bytes it already holds; not
 from __future__ import annotations
 
 import builtins
-import csv
 import hashlib
 import io
 import keyword
@@ -34,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.config import KIT_ROOT
+from autograder.spreadsheet import write_csv as write_rows
 
 SKELETON = KIT_ROOT / "student" / "mhsa.py"
 
@@ -281,25 +281,36 @@ CSV_COLUMNS = [
     "shared_fingerprints",
     "identical_after_normalising",
     "flagged",
+    "students_a",
+    "students_b",
 ]
 
 
-def write_csv(report: SimilarityReport, path: Path) -> None:
-    """``similarity.csv``: the ranked pairs, most similar first (at most MAX_ROWS)."""
-    with path.open("w", newline="") as sink:
-        writer = csv.writer(sink)
-        writer.writerow(CSV_COLUMNS)
-        for rank, pair in enumerate(report.pairs[:MAX_ROWS], start=1):
-            writer.writerow(
-                [
-                    rank,
-                    pair.a,
-                    pair.b,
-                    f"{pair.similarity:.3f}",
-                    f"{pair.a_in_b:.3f}",
-                    f"{pair.b_in_a:.3f}",
-                    pair.shared,
-                    "yes" if pair.identical else "no",
-                    "yes" if pair.flagged else "no",
-                ]
-            )
+def write_csv(
+    report: SimilarityReport, path: Path, names: Mapping[str, str] | None = None
+) -> None:
+    """``similarity.csv``: the ranked pairs, most similar first (at most MAX_ROWS).
+
+    ``names`` (id -> the submitters' names) fills the students columns where known.
+    """
+    known = names or {}
+    write_rows(
+        path,
+        CSV_COLUMNS,
+        (
+            [
+                rank,
+                pair.a,
+                pair.b,
+                f"{pair.similarity:.3f}",
+                f"{pair.a_in_b:.3f}",
+                f"{pair.b_in_a:.3f}",
+                pair.shared,
+                "yes" if pair.identical else "no",
+                "yes" if pair.flagged else "no",
+                known.get(pair.a, ""),
+                known.get(pair.b, ""),
+            ]
+            for rank, pair in enumerate(report.pairs[:MAX_ROWS], start=1)
+        ),
+    )

@@ -23,13 +23,14 @@ import re
 import statistics
 import sys
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.discover import Submission
 from autograder.feedback import points
 from autograder.grading import GradeResult
+from autograder.manifest import MANIFEST_CSV, Entry
 from autograder.rubric import Rubric
 from autograder.similarity import (
     CONTAINED,
@@ -52,6 +53,7 @@ BINS = 10  # score histogram bins between 0 and the maximum score
 TOP_MISTAKES = 10
 TOP_PAIRS = 20
 LISTED_IDS = 6  # submission ids named per mistake before "and N more"
+LISTED_IGNORED = 50  # ignored files listed in summary.md before "and N more"
 MIN_CHARTED = 2  # a distribution of one score is not worth 0.3 s of matplotlib
 
 _FUNCTION_OF_PREFIX = {
@@ -282,13 +284,39 @@ def _stat(value: float | None) -> str:
 
 
 def summary_markdown(
-    summary: ClassSummary, similarity: SimilarityReport | None, charts: str | None
+    summary: ClassSummary,
+    similarity: SimilarityReport | None,
+    charts: str | None,
+    names: Mapping[str, str] | None = None,
+    ignored: Sequence[Entry] = (),
+    unrecorded: Sequence[str] = (),
 ) -> str:
-    """The whole summary.md; ``charts`` is why the PNGs are missing, None if drawn."""
+    """The whole summary.md; ``charts`` is why the PNGs are missing, None if drawn.
+
+    ``names`` labels submissions by their students where known (id -> label).
+    """
+    label = _labeller(names)
+    left_out = (
+        [
+            f"{len(unrecorded)} submission(s) kept in gradebook.csv from an earlier run "
+            f"have no readable record and are not counted here: "
+            f"{', '.join(unrecorded[:LISTED_IDS])}"
+            + (
+                f" and {len(unrecorded) - LISTED_IDS} more"
+                if len(unrecorded) > LISTED_IDS
+                else ""
+            )
+            + ".",
+            "",
+        ]
+        if unrecorded
+        else []
+    )
     out = points(summary.max_score)
     lines = [
         "# Class summary",
         "",
+        *left_out,
         "| statistic | value |",
         "| --- | --- |",
         f"| submissions | {summary.count} |",
@@ -343,7 +371,7 @@ def summary_markdown(
             "| --- | --- | --- | --- | --- |",
         ]
         for mistake in summary.mistakes[:TOP_MISTAKES]:
-            who = ", ".join(mistake.submissions[:LISTED_IDS])
+            who = ", ".join(label(sub) for sub in mistake.submissions[:LISTED_IDS])
             if len(mistake.submissions) > LISTED_IDS:
                 who += f" and {len(mistake.submissions) - LISTED_IDS} more"
             lines.append(
@@ -358,16 +386,45 @@ def summary_markdown(
     if summary.trouble:
         lines += ["| submission | status | message |", "| --- | --- | --- |"]
         lines += [
-            f"| {sub} | {status} | {_cell(msg)} |"
+            f"| {_cell(label(sub))} | {status} | {_cell(msg)} |"
             for sub, status, msg in summary.trouble
         ]
     else:
         lines.append("None: every submission ran to the end of its checks.")
-    lines += ["", *_similarity_markdown(similarity)]
+    lines += ["", *_ignored_markdown(ignored)]
+    lines += ["", *_similarity_markdown(similarity, label)]
     return "\n".join(lines) + "\n"
 
 
-def _similarity_markdown(report: SimilarityReport | None) -> list[str]:
+def _labeller(names: Mapping[str, str] | None) -> Callable[[str], str]:
+    """id -> "Ada Lovelace (submission_1001)" where a name is known, else the id."""
+    known = names or {}
+    return lambda sub: f"{known[sub]} ({sub})" if known.get(sub) else sub
+
+
+def _ignored_markdown(ignored: Sequence[Entry]) -> list[str]:
+    lines = ["## Files not graded", ""]
+    if not ignored:
+        return lines + ["None: every file found was graded or used."]
+    lines += [
+        f"{len(ignored)} file(s) found under SUBMISSIONS were not graded; "
+        f"`{MANIFEST_CSV}` lists every file and what was done with it.",
+        "",
+        "| file | submission | why |",
+        "| --- | --- | --- |",
+    ]
+    lines += [
+        f"| {_cell(e.path)} | {_cell(e.submission) or '-'} | {_cell(e.detail)} |"
+        for e in ignored[:LISTED_IGNORED]
+    ]
+    if len(ignored) > LISTED_IGNORED:
+        lines += ["", f"... and {len(ignored) - LISTED_IGNORED} more."]
+    return lines
+
+
+def _similarity_markdown(
+    report: SimilarityReport | None, label: Callable[[str], str]
+) -> list[str]:
     lines = ["## Similar pairs", ""]
     if report is None:
         return lines + ["Not computed."]
@@ -403,7 +460,8 @@ def _similarity_markdown(report: SimilarityReport | None) -> list[str]:
             "| --- | --- | --- | --- | --- | --- |",
         ]
         lines += [
-            f"| {p.a} | {p.b} | {p.similarity:.2f} | {_percent(p.a_in_b)} "
+            f"| {_cell(label(p.a))} | {_cell(label(p.b))} | {p.similarity:.2f} "
+            f"| {_percent(p.a_in_b)} "
             f"| {_percent(p.b_in_a)} | {'yes' if p.identical else 'no'} |"
             for p in shown
         ]
@@ -480,9 +538,13 @@ def draw_charts(summary: ClassSummary, out: Path) -> None:
 
 
 def terminal_digest(
-    summary: ClassSummary, similarity: SimilarityReport | None, out: Path
+    summary: ClassSummary,
+    similarity: SimilarityReport | None,
+    out: Path,
+    names: Mapping[str, str] | None = None,
 ) -> str:
     """The same numbers as summary.md, briefly, for the end of ``make grade``."""
+    label = _labeller(names)
     lines = [
         f"Class: {summary.count} submission(s), mean {_stat(summary.mean)}, "
         f"median {_stat(summary.median)} (of {points(summary.max_score)}); "
@@ -498,7 +560,8 @@ def terminal_digest(
     if similarity is not None:
         flagged = similarity.flagged
         top = (
-            f" (top: {flagged[0].a} ~ {flagged[0].b}, {flagged[0].similarity:.2f})"
+            f" (top: {label(flagged[0].a)} ~ {label(flagged[0].b)}, "
+            f"{flagged[0].similarity:.2f})"
             if flagged
             else ""
         )
@@ -514,19 +577,25 @@ def write_class_reports(
     rubric: Rubric,
     submissions: Sequence[Submission],
     out: Path,
+    ignored: Sequence[Entry] = (),
+    unrecorded: Sequence[str] = (),
 ) -> str:
     """Write summary.md, the PNGs and similarity.csv into ``out``; return the digest.
 
+    ``results`` cover the whole gradebook (this run's and the kept rows' recorded ones);
+    ``unrecorded`` are kept submissions left out for lack of a readable record, and
+    ``ignored`` the files of SUBMISSIONS that were not graded (summary.md lists both).
     Grades are already written when this runs, so a failure here is reported on stderr
     (and the digest is empty), not raised.
     """
     try:
         summary = summarise(results, rubric)
+        names = {s.id: s.names for s in submissions if s.names}
         sources: Mapping[str, bytes] = {
             s.id: s.source for s in submissions if s.problem is None
         }
         similarity = compare(sources, read_skeleton())
-        write_csv(similarity, out / SIMILARITY_CSV)
+        write_csv(similarity, out / SIMILARITY_CSV, names)
         charts: str | None = None
         if len(results) < MIN_CHARTED:
             charts = f"fewer than {MIN_CHARTED} submissions"
@@ -535,8 +604,10 @@ def write_class_reports(
                 draw_charts(summary, out)
             except ImportError as exc:
                 charts = f"matplotlib is not available ({exc})"
-        (out / SUMMARY_MD).write_text(summary_markdown(summary, similarity, charts))
-        return terminal_digest(summary, similarity, out)
+        (out / SUMMARY_MD).write_text(
+            summary_markdown(summary, similarity, charts, names, ignored, unrecorded)
+        )
+        return terminal_digest(summary, similarity, out, names)
     except Exception as exc:  # the grades are safe; say what is missing
         print(
             f"warning: the class summary could not be written: {exc!r}", file=sys.stderr

@@ -36,6 +36,7 @@ from autograder.sandbox import (
     detect_confinement,
     processes_of,
 )
+from tests.conftest import needs_uid_mode
 
 ATTACKS = KIT_ROOT / "tests" / "attacks"
 MANIFEST: dict[str, dict[str, Any]] = json.loads(
@@ -164,7 +165,9 @@ def _prepare(
     return correct_ids, ids
 
 
-@pytest.fixture(scope="module", params=["strongest", "uid"])
+@pytest.fixture(
+    scope="module", params=["strongest", pytest.param("uid", marks=needs_uid_mode)]
+)
 def corpus(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Corpus]:

@@ -22,7 +22,15 @@ import pytest
 
 from autograder.gradescope import SCHEMA_FILE
 from autograder.package import main as build
-from tests.conftest import EXAMPLES, REFERENCE, TEST_LIMITS, GradedBatch
+from tests.conftest import (
+    EXAMPLES,
+    INTAKE,
+    REFERENCE,
+    TEST_LIMITS,
+    UID_MODE_OBSTACLE,
+    GradedBatch,
+    needs_uid_mode,
+)
 
 PROBE = '''"""Reports who runs it and what it can read, through the message of its exception."""
 
@@ -108,6 +116,8 @@ def runs(autograder_zip: Path) -> Iterator[dict[str, Run]]:
         "probe_uid_mode": {},  # as in a container that refuses namespaces
         "empty": {"notes.txt": "I forgot the code\n"},
         "broken_grader": {"mhsa.py": skeleton},
+        "broken_environment": {"mhsa.py": skeleton},
+        "notebook": {},
     }
     roots = {
         name: gradescope_tree(autograder_zip, files)
@@ -120,6 +130,15 @@ def runs(autograder_zip: Path) -> Iterator[dict[str, Run]]:
         )
         (roots[name] / "submission" / "mhsa.py").write_text(probe)
     (roots["broken_grader"] / "source/autograder/rubric.json").write_text("{not json")
+    # A machine where correct code loses points (here: the known-good file itself is
+    # wrong, standing in for any fault of the environment): no score may be recorded.
+    (roots["broken_environment"] / "source/autograder/known_good.py").write_text(
+        (EXAMPLES / "no_scale.py").read_text()
+    )
+    shutil.copy(
+        INTAKE / "notebooks" / "jupyter_saved.ipynb",
+        roots["notebook"] / "submission" / "Homework 3.ipynb",
+    )
     env = {
         **os.environ,
         "MHSA_PYTHON": sys.executable,
@@ -160,6 +179,7 @@ def test_setup_and_run_autograder_sit_at_the_zip_root_and_are_executable(
         assert modes[script] & stat.S_IXUSR, script
     assert "pyproject.toml" in modes
     assert "autograder/fixtures/hidden.json" in modes
+    assert "autograder/known_good.py" in modes  # the preflight's submission ships too
 
 
 def test_zip_holds_no_solution_no_venv_and_no_bulk(autograder_zip: Path) -> None:
@@ -208,6 +228,10 @@ def test_reference_full_marks_skeleton_zero(runs: dict[str, Run]) -> None:
 def test_every_results_json_fits_gradescope_schema(runs: dict[str, Run]) -> None:
     schema = json.loads(SCHEMA_FILE.read_text())
     for name, run in runs.items():
+        if name.startswith("broken") or (
+            name == "probe_uid_mode" and UID_MODE_OBSTACLE is not None
+        ):
+            continue  # no results.json: a grader fault records no score
         jsonschema.validate(run.results, schema)
         assert run.results["visibility"] == "visible", name
         assert run.results["stdout_visibility"] == "hidden", name
@@ -234,7 +258,9 @@ def test_hidden_failures_show_no_inputs_indexes_or_expected_values(
         assert not re.search(r"expected -?\d|index \(|shape \(|got -?\d", line), line
 
 
-@pytest.mark.parametrize("name", ["probe", "probe_uid_mode"])
+@pytest.mark.parametrize(
+    "name", ["probe", pytest.param("probe_uid_mode", marks=needs_uid_mode)]
+)
 def test_student_code_runs_unprivileged_and_cannot_read_the_kit(
     runs: dict[str, Run], name: str
 ) -> None:
@@ -267,15 +293,35 @@ def test_a_submission_without_python_gets_a_zero_and_a_reason(
 ) -> None:
     run = runs["empty"]
     assert run.results["score"] == 0
-    assert "no .py file was submitted" in str(run.results["output"])
+    assert "no .py or .ipynb file was submitted" in str(run.results["output"])
 
 
-def test_a_broken_grader_still_writes_results_json(runs: dict[str, Run]) -> None:
-    run = runs["broken_grader"]
-    assert run.results["score"] == 0
-    assert "tell the course staff" in str(run.results["output"])
-    assert "Traceback" in run.stdout
-    assert "Traceback" not in json.dumps(run.results)
+@pytest.mark.parametrize("name", ["broken_grader", "broken_environment"])
+def test_a_fault_of_the_grader_records_no_score(
+    runs: dict[str, Run], name: str
+) -> None:
+    # Gradescope shows "The autograder failed to execute correctly" when results.json is
+    # missing, and records no score; the cause is in the instructor-only log.
+    run = runs[name]
+    assert not (run.root / "results" / "results.json").exists()
+    assert run.returncode != 0
+    assert "no score was recorded" in run.stdout
+
+
+def test_the_log_names_the_cause_of_a_broken_environment(runs: dict[str, Run]) -> None:
+    stdout = runs["broken_environment"].stdout
+    assert "the grading environment is broken" in stdout
+    assert "known to be correct scored" in stdout
+    assert "Traceback" in runs["broken_grader"].stdout
+
+
+def test_a_notebook_is_graded_from_its_code_cells(runs: dict[str, Run]) -> None:
+    run = runs["notebook"]
+    assert run.returncode == 0, run.stdout
+    assert run.results["score"] == 10
+    output = str(run.results["output"])
+    assert "graded from its code cells" in output and "`%matplotlib inline`" in output
+    assert "graded Homework 3.ipynb" in run.stdout
 
 
 def test_run_autograder_closes_the_kit_and_the_submission_to_others(

@@ -8,6 +8,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from autograder.gradebook import FIXED_COLUMNS
 from autograder.gradescope import SCHEMA_FILE
 from autograder.rubric import load_rubric
 from tests.conftest import EXAMPLES, TEST_LIMITS, GradedBatch
@@ -143,14 +144,7 @@ def test_gradebook_has_a_row_per_submission_and_a_column_per_item(
     rows = graded.gradebook()
     assert {row["submission"] for row in rows} == set(graded.results)
     item_ids = [item.id for item in load_rubric().items]
-    assert list(rows[0]) == [
-        "submission",
-        "student",
-        "score",
-        "max_score",
-        "status",
-        *item_ids,
-    ]
+    assert list(rows[0]) == [*FIXED_COLUMNS, *item_ids]
     for row in rows:
         assert float(row["score"]) == pytest.approx(
             sum(float(row[item]) for item in item_ids), abs=0.02

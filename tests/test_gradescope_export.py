@@ -1,5 +1,5 @@
 """Grading Gradescope's "Export Submissions" zip: each ``submission_<id>/`` folder is graded
-and the gradebook's student column names its submitters from ``submission_metadata.yml``.
+and the gradebook names its submitters (one row each) from ``submission_metadata.yml``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from autograder.config import KIT_ROOT
-from autograder.discover import discover, gradescope_students
+from autograder.discover import discover
+from autograder.roster import Person, Submitters, export_metadata
 from tests.conftest import EXAMPLES, REFERENCE, TEST_LIMITS
 
 # The shape of Gradescope's metadata: Ruby symbols as keys, one record per folder.
@@ -69,13 +70,22 @@ def export_zip(root: Path) -> Path:
     return archive
 
 
-def test_metadata_names_every_submitter_with_email(tmp_path: Path) -> None:
+def test_metadata_names_every_submitter_with_sid_email_and_time(tmp_path: Path) -> None:
     metadata = tmp_path / "submission_metadata.yml"
     metadata.write_text(METADATA)
-    assert gradescope_students(metadata) == {
-        "submission_1001": "Ada Lovelace <ada@example.edu>",
-        "submission_1002": "Alan Turing <alan@example.edu>; Grace Hopper <grace@example.edu>",
-        "submission_1003": "Edsger Dijkstra",
+    assert export_metadata(metadata) == {
+        "submission_1001": Submitters(
+            (Person("Ada Lovelace", "100", "ada@example.edu"),),
+            "2024-05-17T23:58:01-07:00",
+        ),
+        "submission_1002": Submitters(
+            (
+                Person("Alan Turing", "200", "alan@example.edu"),
+                Person("Grace Hopper", "201", "grace@example.edu"),
+            ),
+            "2024-05-17T22:10:00-07:00",
+        ),
+        "submission_1003": Submitters((Person("Edsger Dijkstra", "300"),), ""),
     }
 
 
@@ -92,15 +102,15 @@ def test_unsafe_or_odd_metadata_costs_only_the_student_column(
 ) -> None:
     metadata = tmp_path / "submission_metadata.yml"
     metadata.write_text(text)
-    assert gradescope_students(metadata) == {}
+    assert export_metadata(metadata) == {}
 
 
 def test_unpacked_export_folder_is_read_like_the_zip(tmp_path: Path) -> None:
-    found = {s.id: s for s in discover(export_folder(tmp_path))}
+    found = {s.id: s for s in discover(export_folder(tmp_path)).submissions}
     assert set(found) == {"submission_1001", "submission_1002", "submission_1003"}
     assert found["submission_1001"].file_name == "mhsa.py"
-    assert found["submission_1002"].file_name == "attention.py"
-    assert found["submission_1003"].problem == "no .py file was submitted"
+    assert found["submission_1002"].file_name == "work/attention.py"
+    assert found["submission_1003"].problem == "no .py or .ipynb file was submitted"
     assert found["submission_1002"].student.startswith("Alan Turing")
 
 
@@ -121,14 +131,18 @@ def test_grading_an_export_zip_fills_the_gradebook_student_column(
     )
     assert done.returncode == 0, done.stderr
     with (out / "gradebook.csv").open() as source:
-        rows = {row["submission"]: row for row in csv.DictReader(source)}
-    assert rows["submission_1001"]["student"] == "Ada Lovelace <ada@example.edu>"
-    assert rows["submission_1001"]["score"] == "10"
-    assert rows["submission_1002"]["student"] == (
-        "Alan Turing <alan@example.edu>; Grace Hopper <grace@example.edu>"
-    )
-    assert rows["submission_1002"]["score"] == "0"
-    assert rows["submission_1003"]["status"] == "no_file"
-    for submission in rows:
+        rows = list(csv.DictReader(source))
+    by_name = {row["name"]: row for row in rows}
+    assert by_name["Ada Lovelace"]["email"] == "ada@example.edu"
+    assert by_name["Ada Lovelace"]["sid"] == "100"
+    assert by_name["Ada Lovelace"]["score"] == "10"
+    assert by_name["Ada Lovelace"]["submitted_at"] == "2024-05-17T23:58:01-07:00"
+    # a group submission: each member gets the submission's row
+    for member in ("Alan Turing", "Grace Hopper"):
+        assert by_name[member]["submission"] == "submission_1002"
+        assert by_name[member]["score"] == "0"
+        assert by_name[member]["graded_file"] == "work/attention.py"
+    assert by_name["Edsger Dijkstra"]["status"] == "no_file"
+    for submission in {row["submission"] for row in rows}:
         assert (out / submission / "results.json").is_file()
         assert (out / submission / "feedback.md").is_file()

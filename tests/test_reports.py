@@ -9,7 +9,8 @@ import pytest
 
 from autograder.batch import failed_row
 from autograder.discover import Submission, safe_id
-from autograder.report import write_gradebook
+from autograder.gradebook import merge, new_rows, write_gradebook
+from autograder.roster import Person
 from autograder.rubric import load_rubric
 
 
@@ -20,16 +21,28 @@ from autograder.rubric import load_rubric
 def test_submission_ids_never_collide_with_batch_files(name: str) -> None:
     cleaned = safe_id(name)
     assert "." not in cleaned
-    assert not cleaned.startswith("-")
+    assert not cleaned.startswith(("-", "_"))
     assert cleaned
 
 
 def test_gradebook_defuses_spreadsheet_formulas(tmp_path: Path) -> None:
     rubric = load_rubric()
-    hostile = Submission("alice", "mhsa.py", b"", student='=HYPERLINK("http://x")')
+    hostile = Submission(
+        "alice",
+        "=cmd|' /C calc'!A0.py",
+        b"",
+        people=(Person('=HYPERLINK("http://x")', "+123", "@evil"),),
+    )
+    row = failed_row(hostile, rubric, "no_file", "-none")
+    book, _ = merge(
+        None, new_rows(hostile, row, rubric, "2026-01-01T00:00:00+00:00"), rubric
+    )
     path = tmp_path / "gradebook.csv"
-    write_gradebook([failed_row(hostile, rubric, "no_file", "none")], rubric, path)
+    write_gradebook(book, path)
     with path.open() as source:
-        row = next(csv.DictReader(source))
-    assert row["student"] == '\'=HYPERLINK("http://x")'
-    assert row["submission"] == "alice"
+        written = next(csv.DictReader(source))
+    assert written["name"] == '\'=HYPERLINK("http://x")'
+    assert written["sid"] == "'+123" and written["email"] == "'@evil"
+    assert written["graded_file"].startswith("'=")
+    assert written["status_message"] == "'-none"
+    assert written["submission"] == "alice"

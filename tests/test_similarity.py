@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 from autograder.similarity import (
@@ -226,9 +227,18 @@ def test_csv_ranks_pairs_most_similar_first(tmp_path: Path) -> None:
     report = compare(
         {"original": CORRECT, "copy": DISGUISED_COPY, "loop": LOOP_HEADS}, SKELETON
     )
-    write_csv(report, tmp_path / "similarity.csv")
+    names = {"copy": "=Ada Lovelace", "original": "Alan Turing"}
+    write_csv(report, tmp_path / "similarity.csv", names)
     rows = (tmp_path / "similarity.csv").read_text().splitlines()
     assert rows[0].startswith("rank,submission_a,submission_b,similarity")
-    assert rows[1].startswith("1,copy,original,") and rows[1].endswith(",yes")
+    assert rows[1].startswith("1,copy,original,")
+    with (tmp_path / "similarity.csv").open() as source:
+        first = next(csv.DictReader(source))
+    assert first["flagged"] == "yes"
+    # students are named where known, every name defused for spreadsheets
+    assert (first["students_a"], first["students_b"]) == (
+        "'=Ada Lovelace",
+        "Alan Turing",
+    )
     similarities = [float(row.split(",")[3]) for row in rows[1:]]
     assert similarities == sorted(similarities, reverse=True)

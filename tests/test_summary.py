@@ -46,7 +46,7 @@ def examples(graded: GradedBatch, tmp_path_factory: pytest.TempPathFactory) -> P
     """
     out = tmp_path_factory.mktemp("examples-summary")
     results = [graded.results[name] for name in EXAMPLE_IDS]
-    digest = write_class_reports(results, RUBRIC, discover(EXAMPLES), out)
+    digest = write_class_reports(results, RUBRIC, discover(EXAMPLES).submissions, out)
     (out / "digest.txt").write_text(digest)
     return out
 

@@ -1,0 +1,3 @@
+"""Helpers I ended up not using."""
+
+unused = None

@@ -1,0 +1,182 @@
+"""An environment fault is never a student's zero: a known-good submission is graded first
+through the same path, a child that dies before the student's file is read is the
+grader's fault, and uid mode refuses an interpreter other users cannot reach."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from autograder import preflight, sandbox
+from autograder.batch import grade_folder
+from autograder.config import KIT_ROOT
+from autograder.preflight import EnvironmentFault
+from autograder.reachability import closed_folder, uid_mode_obstacle
+from autograder.remote import Failed, StudentModule
+from autograder.sandbox import Confinement, SandboxUnavailable, detect_confinement
+from tests.conftest import EXAMPLES, TEST_LIMITS, UID_MODE_OBSTACLE, needs_uid_mode
+
+IS_ROOT = os.geteuid() == 0
+needs_root = pytest.mark.skipif(
+    not IS_ROOT, reason="needs a root grader (uid mode, as CI and Gradescope run)"
+)
+X_ARGS_BYTES = 3 * 8 * 4 * 4
+
+
+@pytest.fixture
+def closed_tmp() -> Iterator[Path]:
+    """A temp folder only its owner can enter, as a 0700 TMPDIR or home folder is.
+
+    Made in the system's temp folder (other users can reach it), not in pytest's own,
+    which is 0700 itself.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="mhsa-closed-"))
+    folder.chmod(0o700)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_child_that_dies_before_reading_the_file_is_the_graders_fault(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dying = tmp_path / "child.py"
+    dying.write_text(
+        "import sys\nsys.exit(1)  # as when its folder cannot be entered\n"
+    )
+    monkeypatch.setattr(sandbox, "CHILD_SOURCE", dying)
+    module = StudentModule((EXAMPLES / "correct.py").read_bytes(), TEST_LIMITS)
+    outcome = module.call("create_qkv", [], X_ARGS_BYTES)
+    module.close()
+    assert isinstance(outcome, Failed) and outcome.kind == "internal_error"
+    assert "before your file was read" in outcome.message
+    assert "not your code's fault" in outcome.message
+
+
+def test_a_file_that_dies_while_importing_is_still_a_crash() -> None:
+    source = b"import os\nos._exit(1)\n"
+    module = StudentModule(source, TEST_LIMITS)
+    outcome = module.call("create_qkv", [], X_ARGS_BYTES)
+    module.close()
+    assert isinstance(outcome, Failed) and outcome.kind == "crash"
+
+
+def test_a_broken_environment_stops_the_batch_before_any_student_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Correct code losing points is what a broken machine looks like; here the known-good
+    # file itself is wrong, which every environment can reproduce.
+    wrong = tmp_path / "known_good.py"
+    wrong.write_bytes((EXAMPLES / "no_scale.py").read_bytes())
+    monkeypatch.setattr(preflight, "KNOWN_GOOD_FILE", wrong)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "gradebook.csv").write_text("submission,score\nkept,7\n")
+    with pytest.raises(EnvironmentFault) as caught:
+        grade_folder(EXAMPLES, out, jobs=1, limits=TEST_LIMITS, quiet=True)
+    message = str(caught.value)
+    assert "known to be correct scored" in message and "points lost: " in message
+    assert "No student was graded" in message
+    assert sorted(p.name for p in out.iterdir()) == ["gradebook.csv"]
+    assert (out / "gradebook.csv").read_text() == "submission,score\nkept,7\n"
+
+
+@needs_root
+@needs_uid_mode  # else the interpreter, not the temp folder, would be the fault
+def test_a_closed_temp_folder_in_uid_mode_is_caught_by_the_preflight(
+    tmp_path: Path, closed_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Detection bypassed: the preflight alone must see that children cannot start.
+    forced = Confinement(True, (), "uid")
+    monkeypatch.setattr(sandbox, "detect_confinement", lambda: forced)
+    monkeypatch.setattr(tempfile, "tempdir", str(closed_tmp))
+    with pytest.raises(EnvironmentFault) as caught:
+        grade_folder(EXAMPLES, tmp_path / "out", jobs=1, limits=TEST_LIMITS, quiet=True)
+    message = str(caught.value)
+    assert "could not start the process that runs your code" in message
+    assert "PermissionError" in message  # the child's own words, for staff
+    assert not (tmp_path / "out" / "gradebook.csv").exists()
+
+
+@needs_root
+def test_make_grade_with_a_closed_tmpdir_stops_with_a_staff_message(
+    tmp_path: Path, closed_tmp: Path
+) -> None:
+    venv = Path(sys.prefix)
+    out = tmp_path / "out"
+    done = subprocess.run(
+        ["make", "-C", str(KIT_ROOT), "-o", str(venv / ".installed"), "grade"]
+        + [f"VENV={venv}", f"OUT={out}", "JOBS=2"],
+        env={**os.environ, "TMPDIR": str(closed_tmp), "MHSA_NO_NAMESPACES": "1"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "error (for staff): the grading environment is broken" in done.stderr
+    assert "which other users cannot enter (mode 0700)" in done.stderr
+    assert "Traceback" not in done.stderr
+    if UID_MODE_OBSTACLE is None:  # else the interpreter's folder is named first
+        assert str(closed_tmp) in done.stderr
+    assert not out.exists() or not any(out.iterdir())  # no student row, no folder
+
+
+def test_the_reachability_check_names_the_closed_folder(closed_tmp: Path) -> None:
+    inside = closed_tmp / "pyenv" / "versions" / "3.10.13" / "bin"
+    inside.mkdir(parents=True)
+    assert closed_folder(inside) == closed_tmp
+    assert closed_folder(closed_tmp.parent) is None  # the system's temp folder is open
+
+
+@needs_uid_mode  # else the interpreter's folder is named first
+def test_uid_mode_obstacle_names_a_closed_temp_folder(
+    closed_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(closed_tmp))
+    obstacle = uid_mode_obstacle()
+    assert obstacle is not None
+    assert f"the temp folder {closed_tmp} sits in {closed_tmp}" in obstacle
+    assert "(mode 0700)" in obstacle
+
+
+def python_in(folder: Path) -> Path:
+    """An interpreter path inside ``folder``, as pyenv's under a 0700 home folder."""
+    python = folder / "pyenv" / "versions" / "3.10.13" / "bin" / "python3.10"
+    python.parent.mkdir(parents=True)
+    python.write_bytes(b"")
+    return python
+
+
+def test_uid_mode_obstacle_names_the_closed_folder_of_the_interpreter(
+    closed_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    python = python_in(closed_tmp)
+    monkeypatch.setattr(sys, "executable", str(python))
+    obstacle = uid_mode_obstacle()
+    assert obstacle is not None
+    assert obstacle.startswith(f"the interpreter {python} sits in {closed_tmp},")
+    assert "(mode 0700)" in obstacle
+
+
+@needs_root
+def test_uid_mode_refuses_with_the_reason_when_others_cannot_reach_python(
+    closed_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "executable", str(python_in(closed_tmp)))
+    monkeypatch.setenv("MHSA_NO_NAMESPACES", "1")
+    monkeypatch.delenv("MHSA_ALLOW_UNCONFINED", raising=False)
+    detect_confinement.cache_clear()
+    try:
+        with pytest.raises(SandboxUnavailable) as caught:
+            detect_confinement()
+    finally:
+        detect_confinement.cache_clear()
+    assert "uid drop refused (the interpreter " in str(caught.value)
+    assert f"sits in {closed_tmp}, which other users cannot enter" in str(caught.value)
