@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from autograder.judge import OWN_CLASS
 from autograder.untrusted import safe_text
 
 ACCEPTED_DTYPES = frozenset({"float64", "float32"})
@@ -45,7 +46,6 @@ TYPE_NAMES = frozenset(
     | {"NoneType", "generator", "function", "builtin_function_or_method", "method"}
     | {"module", "dict_keys", "dict_values", "dict_items", "list_iterator"}
 )
-OWN_CLASS = "object of its own class"
 
 
 class ChannelTimeout(Exception):

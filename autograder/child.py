@@ -15,12 +15,12 @@ own stdout and stderr go to a separate pipe the grader drains and never parses.
 from __future__ import annotations
 
 import ctypes
+import dis
 import importlib.util
 import json
 import os
 import struct
 import sys
-import traceback
 from types import ModuleType
 from typing import Any
 
@@ -34,7 +34,8 @@ _write, _read, _dumps, _loads, _pack = (
 )
 _unpack = struct.unpack
 
-SENDABLE = ("float64", "float32")  # the grader reads no other buffer (see channel.py)
+# The dtypes the grader reads (channel.ACCEPTED_DTYPES); any other is described, not sent.
+SENDABLE_DTYPES = ("float64", "float32")
 MAX_SEND_BYTES = 64 << 20
 REQUEST_FD = 0
 PR_SET_PDEATHSIG = 1
@@ -71,20 +72,37 @@ def safe_text(value: object, limit: int = 500) -> str:
 
 
 def describe(exc: BaseException, student_file: str) -> dict[str, Any]:
-    """Type, message and the student's line for an exception."""
-    line = None
+    """Type, message and where in the student's file an exception was raised.
+
+    ``line`` and ``function`` name the innermost frame of the student's file the exception
+    passed; ``raised_here`` is True when that frame is where it started and the
+    instruction there is a ``raise`` (a check of the student's own, not numpy's reshape
+    or an operation like ``//`` failing on that line).
+    """
+    line = function = None
+    raised_here = False
     try:
-        for frame in traceback.extract_tb(exc.__traceback__):
-            if frame.filename == student_file:
-                line = frame.lineno
-    except BaseException:  # noqa: B036 - a corrupted traceback: no line
-        line = None
+        tb = exc.__traceback__
+        while tb is not None:
+            code = tb.tb_frame.f_code
+            if code.co_filename == student_file:
+                line, function = tb.tb_lineno, code.co_name
+                raised_here = tb.tb_next is None and any(
+                    op.offset == tb.tb_lasti and op.opname == "RAISE_VARARGS"
+                    for op in dis.get_instructions(code)
+                )
+            tb = tb.tb_next
+    except BaseException:  # noqa: B036 - a corrupted traceback: no place
+        line = function = None
+        raised_here = False
     if isinstance(exc, SyntaxError) and exc.filename == student_file:
         line = exc.lineno if type(exc.lineno) is int else None
     info: dict[str, Any] = {
         "type": safe_text(type(exc).__name__, 100),
         "message": safe_text(exc),
         "line": line if type(line) is int else None,
+        "function": safe_text(function, 100) if type(function) is str else None,
+        "raised_here": raised_here is True,
     }
     if isinstance(exc, ModuleNotFoundError):
         info["module"] = safe_text(exc.name, 100)
@@ -146,7 +164,7 @@ def main() -> None:
                 "shape": [int(d) for d in array.shape],
             }
             sent = sum(len(p) for p in payloads)
-            if array.dtype.name not in SENDABLE:  # only the shape and dtype's name go
+            if array.dtype.name not in SENDABLE_DTYPES:
                 meta["withheld"] = True
             elif sent + array.nbytes > max_bytes:
                 meta["too_large"] = (

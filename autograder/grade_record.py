@@ -17,6 +17,7 @@ from typing import Any
 
 from autograder.discover import Submission
 from autograder.grading import GradeResult
+from autograder.judge import Raised, Verdict
 from autograder.plugin import CaseResult
 from autograder.roster import Person
 from autograder.scoring import ItemScore
@@ -64,12 +65,26 @@ def _build(kind: type[Any], raw: dict[str, Any], **nested: Any) -> Any:
     return kind(**{k: v for k, v in raw.items() if k in names}, **nested)
 
 
+def _case(raw: dict[str, Any]) -> CaseResult:
+    """A case result with its verdict (and what was raised) rebuilt from JSON."""
+    verdict = dict(raw["verdict"])
+    if verdict.get("raised") is not None:
+        verdict["raised"] = _build(Raised, verdict["raised"])
+    verdict["matched"] = tuple(tuple(pair) for pair in verdict.get("matched", ()))
+    case: CaseResult = _build(
+        CaseResult,
+        {k: v for k, v in raw.items() if k != "verdict"},
+        verdict=_build(Verdict, verdict),
+    )
+    return case
+
+
 def _result(raw: dict[str, Any]) -> GradeResult:
     items = [
         _build(
             ItemScore,
             {k: v for k, v in item.items() if k != "results"},
-            results=tuple(_build(CaseResult, case) for case in item["results"]),
+            results=tuple(_case(case) for case in item["results"]),
         )
         for item in raw["items"]
     ]

@@ -1,7 +1,9 @@
 """Gradescope's results.json: the one module that knows its format.
 
 Fields follow Gradescope's autograder specification: a top-level score and output, and
-one test per rubric item with score, max_score, status, output and visibility.
+one test per rubric item with score, max_score, status, output and visibility. An item
+worth 0 points (formatting advice) is always "passed": Gradescope would show a failed
+status as a failed test, and advice is not a failure.
 """
 
 from __future__ import annotations
@@ -29,10 +31,11 @@ def results_json(result: GradeResult) -> dict[str, Any]:
             "max_score": item.max_score,
             "status": (
                 "passed"
-                if item.passed == item.total and item.score == item.max_score
+                if item.max_score <= 0
+                or (item.passed == item.total and item.score == item.max_score)
                 else "failed"
             ),
-            "output": item_output(item),
+            "output": item_output(item, result),
             "output_format": "md",
             "visibility": "visible",
             "tags": [item.id],

@@ -12,7 +12,7 @@ import pytest
 
 from autograder.casebook import Case
 from autograder.config import CASES_DIR, Limits
-from autograder.diagnose import review
+from autograder.diagnose import localise, review
 from autograder.plugin import CaseResult, GradingPlugin
 from autograder.remote import Failed, StudentModule, import_failure_outcome
 from autograder.rubric import Rubric
@@ -111,12 +111,14 @@ def grade(
     try:
         with contextlib.redirect_stdout(io.StringIO()):
             exit_code = pytest.main(PYTEST_ARGS, plugins=[plugin, ShortTracebacks()])
+        # Evidence for the diagnosis: the student's helpers, called after every graded case.
+        results = localise(cases, plugin.results, module, static.text)
     finally:
         module.close()
     internal = list(plugin.internal_errors)
     if exit_code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         internal.append(f"pytest exited with {exit_code!r}")
-    items = score_items(rubric, review(cases, plugin.results))
+    items = score_items(rubric, review(cases, results))
     status, message = _status(static, module)
     if internal:
         status = "internal_error"

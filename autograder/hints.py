@@ -1,10 +1,13 @@
-"""Hints for the student self-check: what known mistakes give on the public cases.
+"""The references of the public cases, as data for the handout's self-check and the Otter
+export (``fixtures/hints.json``).
 
-The grader names a mistake by replaying known-wrong variants (``diagnose``); the self-check
-runs on a student's machine with neither the grader nor the reference, so the handout
-carries the variants' outputs on the *public* cases instead. A public case's right answer
-is already in the handout, and these are only wrong answers, so nothing new is revealed;
-hidden cases are never included.
+The grader names a mistake by replaying its catalogue (``diagnose.reference``); the
+deliveries run the same judge with neither the catalogue nor the reference solution, so they
+carry what the replays give on the *public* cases instead: each known mistake's output, the
+case's float32 rounding scale, and for multi-head cases the right intermediate results
+(create_qkv's Q, K, V on the inputs, the per-head arrays, attention on them), against which
+the student's own helpers are compared. A public case's right answer is already in the
+handout and these are only its steps and wrong answers; hidden cases are never included.
 """
 
 from __future__ import annotations
@@ -12,56 +15,27 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import numpy as np
-
-from autograder.casebook import Case, load_cases
-from autograder.channel import FloatArray
-from autograder.diagnose import variant_outputs
-
-SIGNIFICANT_DIGITS = 8  # the self-check matches with rtol=1e-4: 8 digits lose nothing
+from autograder.casebook import load_cases
+from autograder.diagnose import reference
+from autograder.judge import Case, ShippedReference, reference_to_json
 
 
-def _encode(array: FloatArray) -> dict[str, Any]:
-    data = [
-        float(f"{value:.{SIGNIFICANT_DIGITS}g}") if np.isfinite(value) else None
-        for value in array.astype(np.float64).ravel().tolist()
-    ]
-    return {"shape": list(array.shape), "data": data}
-
-
-def _is_right(replay: list[FloatArray], case: Case) -> bool:
-    return len(replay) == len(case.expected) and all(
-        got.shape == want.shape
-        and np.allclose(got, want, rtol=1e-5, atol=1e-8, equal_nan=True)
-        for got, want in zip(replay, case.expected)
+def shipped(case: Case) -> ShippedReference:
+    """A public case's reference as shipped: single mistakes only (pairs would be
+    hundreds of arrays per case; the grader alone tries them)."""
+    replayed = reference(case)
+    return ShippedReference(
+        replayed.magnitude, tuple(replayed.singles()), replayed.steps()
     )
 
 
-def case_hints(case: Case) -> list[dict[str, Any]]:
-    """One entry per misconception whose output on ``case`` differs from the right one."""
-    hints: list[dict[str, Any]] = []
-    for variant, replay in variant_outputs(case):
-        if _is_right(replay, case):
-            continue
-        hints.append(
-            {
-                "explanation": variant.explanation,
-                "arrays": [_encode(array) for array in replay],
-            }
-        )
-    return hints
-
-
 def public_hints() -> dict[str, Any]:
-    """The hints file of the handout: public value cases only (never hidden, never shapes)."""
-    cases = [
-        case
-        for case in load_cases()
-        if case.visibility == "public"
-        and case.raises is None
-        and case.check in ("values", "stability")
-    ]
-    return {"format": 1, "cases": {case.id: case_hints(case) for case in cases}}
+    """The hints file: one reference per public case that expects arrays."""
+    cases = [c for c in load_cases() if c.public and c.raises is None]
+    return {
+        "format": 2,
+        "cases": {c.id: reference_to_json(shipped(c), c) for c in cases},
+    }
 
 
 def hints_json() -> bytes:

@@ -12,7 +12,6 @@ the digests described in ``otter/checks.py``.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import re
@@ -23,9 +22,10 @@ import tempfile
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
+from autograder import judge
+from autograder.casebook import load_cases
 from autograder.config import (
     FIXTURES_DIR,
     FUNCTION_ALIASES,
@@ -33,8 +33,8 @@ from autograder.config import (
     MYPY_CONFIG,
     PACKAGE_DIR,
     RUBRIC_FILE,
-    TOLERANCES,
 )
+from autograder.diagnose import reference
 from autograder.hints import hints_json
 from autograder.rubric import RubricItem, load_rubric
 
@@ -44,7 +44,11 @@ STUDENT_DIR = KIT_ROOT / "student"
 OTTER_DIR = KIT_ROOT / "otter"
 PYPROJECT = KIT_ROOT / "pyproject.toml"
 HANDOUT_FOLDER = "mhsa-assignment"
+SELFCHECK_PACKAGE = "selfcheck"
 OTTER_PACKAGE = "mhsa_otter"
+# The one judge and the module it reads source with: shipped byte for byte (never copied
+# by hand) beside check.py and inside the Otter package.
+JUDGE_MODULES = ("judge.py", "source_text.py")
 OTTER_PINS = ("numpy", "mypy", "black")  # what the Otter checks import or run
 OTTER_PYTHON = "3.10"
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
@@ -99,9 +103,8 @@ def autograder_members() -> list[Member]:
 
 
 def handout_members() -> list[Member]:
-    """The student's zip: skeleton, README, self-check, public fixtures, rubric, and the
-    known mistakes' outputs on the public cases (``autograder.hints``) for the self-check.
-    """
+    """The student's zip: skeleton, README, self-check with the grader's judge, public
+    fixtures, rubric, and the public cases' references (``autograder.hints``)."""
     files = {
         "mhsa.py": STUDENT_DIR / "mhsa.py",
         "README.md": STUDENT_DIR / "README.md",
@@ -109,9 +112,20 @@ def handout_members() -> list[Member]:
         "fixtures/public.json": FIXTURES_DIR / "public.json",
         "rubric.json": RUBRIC_FILE,
     }
+    files |= {
+        f"{SELFCHECK_PACKAGE}/{name}": PACKAGE_DIR / name for name in JUDGE_MODULES
+    }
     members = [_file(f"{HANDOUT_FOLDER}/{name}", path) for name, path in files.items()]
+    members.append(
+        (f"{HANDOUT_FOLDER}/{SELFCHECK_PACKAGE}/__init__.py", PACKAGE_INIT, 0o644)
+    )
     members.append((f"{HANDOUT_FOLDER}/fixtures/hints.json", hints_json(), 0o644))
     return members
+
+
+PACKAGE_INIT = (
+    b'"""The grader\'s judge, shipped as is for the self-check (check.py)."""\n'
+)
 
 
 # --- Otter ------------------------------------------------------------------------------
@@ -131,46 +145,30 @@ def pins(names: tuple[str, ...]) -> list[str]:
     return [f"{name}=={found[name]}" for name in names]
 
 
-def otter_checks() -> ModuleType:
-    """``otter/checks.py``, loaded to share its cell arithmetic with the export."""
-    spec = importlib.util.spec_from_file_location(
-        "mhsa_otter_checks", OTTER_DIR / "checks.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+def hidden_cells(case: judge.Case) -> list[dict[str, Any]]:
+    """Per expected array: its shape and, per accepted dtype, the cell width, centring
+    offsets and the cells' digest (``judge.cell_digest``).
 
-
-def hidden_cells(
-    checks: ModuleType, case_id: str, arrays: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """Per expected array: shape, cell width, centring offsets and the cells' digest.
-
-    A value passes within ``half_width = atol + rtol * max|expected|`` (the kit's float64
-    tolerance at the array's largest value) of the expected one.
+    A value passes within half a cell of the expected one: the kit's allowance for that
+    dtype at the array's largest value (``judge.cell_width``).
     """
-    rtol, atol = TOLERANCES["float64"]
+    magnitude = reference(case).magnitude
     cells = []
-    for index, raw in enumerate(arrays):
-        values = [float(v) for v in raw["data"]]
-        width = 2 * (atol + rtol * max(abs(v) for v in values))
-        offsets: list[float] = checks.centring_offsets(values, width)
-        digest: str = checks.cell_digest(values, offsets, width, f"{case_id}:{index}")
-        cells.append(
-            {
-                "shape": raw["shape"],
-                "width": width,
-                "offsets": offsets,
-                "digest": digest,
-            }
-        )
+    for index, want in enumerate(case.expected):
+        values: list[float] = want.ravel().tolist()
+        by_dtype = {}
+        for dtype in judge.TOLERANCES:
+            width = judge.cell_width(dtype, want, magnitude)
+            offsets = judge.centring_offsets(values, width)
+            digest = judge.cell_digest(values, offsets, width, f"{case.id}:{index}")
+            by_dtype[dtype] = {"width": width, "offsets": offsets, "digest": digest}
+        cells.append({"shape": list(want.shape), "by_dtype": by_dtype})
     return cells
 
 
-def otter_cases(checks: ModuleType) -> dict[str, Any]:
+def otter_cases() -> dict[str, Any]:
     """The data the Otter checks read: public cases whole, hidden ones without answers."""
+    by_id = {case.id: case for case in load_cases()}
     exported = []
     for visibility in ("public", "hidden"):
         fixture = json.loads((FIXTURES_DIR / f"{visibility}.json").read_text())
@@ -186,15 +184,13 @@ def otter_cases(checks: ModuleType) -> dict[str, Any]:
             elif raw["item"].endswith(".shapes"):
                 spec["expected"] = {"shapes": [a["shape"] for a in expected["arrays"]]}
             else:
-                cells = hidden_cells(checks, raw["id"], expected["arrays"])
-                spec["expected"] = {"cells": cells}
+                spec["expected"] = {"cells": hidden_cells(by_id[raw["id"]])}
             if visibility == "hidden":
                 spec["description"] = ""  # the kit never shows a hidden case's shapes
             exported.append(spec)
     return {
-        "format": 1,
+        "format": 2,
         "aliases": {name: list(names) for name, names in FUNCTION_ALIASES.items()},
-        "tolerances": {dtype: list(pair) for dtype, pair in TOLERANCES.items()},
         "mypy_config": MYPY_CONFIG.read_text(),
         "cases": exported,
     }
@@ -236,9 +232,9 @@ def otter_test_file(item: RubricItem, case_ids: list[tuple[str, bool]]) -> str:
 
 
 def otter_sources(folder: Path) -> None:
-    """Lay out an Otter assignment in ``folder``: tests/, the checks package, config, pins."""
-    checks = otter_checks()
-    cases = otter_cases(checks)
+    """Lay out an Otter assignment in ``folder``: tests/, the checks package (with the
+    grader's judge), config, pins."""
+    cases = otter_cases()
     tests = folder / "tests"
     tests.mkdir()
     for index, item in enumerate(load_rubric().items, start=1):
@@ -252,7 +248,10 @@ def otter_sources(folder: Path) -> None:
     package = folder / OTTER_PACKAGE
     package.mkdir()
     shutil.copy(OTTER_DIR / "checks.py", package / "__init__.py")
+    for name in JUDGE_MODULES:
+        shutil.copy(PACKAGE_DIR / name, package / name)
     (package / "cases.json").write_text(json.dumps(cases, separators=(",", ":")))
+    (package / "hints.json").write_bytes(hints_json())
     shutil.copy(OTTER_DIR / "otter_config.json", folder / "otter_config.json")
     (folder / "requirements.txt").write_text("\n".join(pins(OTTER_PINS)) + "\n")
 

@@ -14,8 +14,7 @@ from typing import Any
 
 import pytest
 
-from autograder.casebook import Case
-from autograder.compare import Verdict
+from autograder.judge import Case, Verdict
 from autograder.remote import StudentModule
 from autograder.static import StaticReport
 
@@ -41,10 +40,28 @@ class CaseResult:
     case_id: str
     item: str
     visibility: str
-    passed: bool
-    message: str = ""
-    diagnosis: str | None = None
-    returned: bool = False
+    verdict: Verdict
+    description: str = ""  # a public case's shapes (hidden cases: empty)
+
+    @property
+    def passed(self) -> bool:
+        """The case passed."""
+        return self.verdict.passed
+
+    @property
+    def message(self) -> str:
+        """Everything said about it, in one line."""
+        return self.verdict.message
+
+    @property
+    def diagnosis(self) -> str | None:
+        """The likely cause (a fixed sentence), if one was found."""
+        return self.verdict.diagnosis
+
+    @property
+    def returned(self) -> bool:
+        """The function gave back arrays (gates mha.bad_heads)."""
+        return self.verdict.returned
 
 
 GRADING = pytest.StashKey["GradingPlugin"]()
@@ -95,15 +112,15 @@ class GradingPlugin:
             return
         params = getattr(item, "callspec", None)
         case: Case | None = params.params.get("case") if params else None
-        passed = call.excinfo is None
-        message, diagnosis, returned = "", None, passed
         error = call.excinfo.value if call.excinfo else None
-        if isinstance(error, CaseFailed):
-            message, diagnosis = error.verdict.message, error.verdict.diagnosis
-            returned = error.verdict.returned
-        elif error is not None:
-            message = (
-                "the grader hit an internal error on this case (reported to staff)"
+        if error is None:
+            verdict = Verdict(True, returned=True)
+        elif isinstance(error, CaseFailed):
+            verdict = error.verdict
+        else:
+            verdict = Verdict(
+                False,
+                "the grader hit an internal error on this case (reported to staff)",
             )
             self.internal_errors.append(
                 "".join(
@@ -115,9 +132,7 @@ class GradingPlugin:
                 case_id=case.id if case else item.name,
                 item=str(marker.args[0]),
                 visibility=case.visibility if case else "public",
-                passed=passed,
-                message=message,
-                diagnosis=diagnosis,
-                returned=returned,
+                verdict=verdict,
+                description=case.description if case and case.public else "",
             )
         )

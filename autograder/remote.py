@@ -9,8 +9,9 @@ Every value read from the child is checked against what the grader asked for bef
 becomes an outcome: a count must be the function's own (else it is "not the expected
 kind"), a line must exist in the submitted file, an index of a modified argument must name
 an array the grader sent, an exception's type is kept only when it is a built-in or numpy
-name. Messages about timeouts, crashes and refused replies are fixed sentences: nothing a
-submission controls (its timing, exit code or forged numbers) reaches them.
+name, a function's name only when the file defines it. Messages about timeouts, crashes and
+refused replies are fixed sentences: nothing a submission controls (its timing, exit code
+or forged numbers) reaches them.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from autograder.channel import (
-    ArrayMeta,
     ChannelClosed,
     ChannelTimeout,
     FloatArray,
@@ -35,11 +35,32 @@ from autograder.channel import (
     write_frame,
 )
 from autograder.config import FUNCTION_ALIASES, RETURN_COUNTS, Limits
+from autograder.judge import (
+    Argument,
+    Failed,
+    Outcome,
+    Raised,
+    Returned,
+    describe_raised,
+    import_failure,
+    missing_function,
+)
 from autograder.sandbox import ConfinedProcess, new_sandbox_uid
-from autograder.source_text import LINE_BREAK, line_ref
+from autograder.source_text import LINE_BREAK
 
-Argument = FloatArray | int | float
-
+# The outcome types and their words live in the judge (shipped to students too).
+__all__ = [
+    "Argument",
+    "Failed",
+    "Outcome",
+    "Raised",
+    "Returned",
+    "StudentModule",
+    "describe_raised",
+    "import_failure_outcome",
+]
+import_failure_outcome = import_failure
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,79}|<module>|<lambda>")
 # Exception types the feedback may name: Python's built-in ones and numpy's own. Any other
 # name is a class the submission made, and its name is free text it could fill with data.
 EXCEPTION_NAMES = frozenset(
@@ -53,38 +74,6 @@ EXCEPTION_NAMES = frozenset(
 )
 OWN_EXCEPTION = "an exception of its own class"
 MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
-
-
-@dataclass(frozen=True)
-class Returned:
-    """The function returned; ``values`` holds what came back, one entry per element."""
-
-    container: str  # "single", "tuple" or "list"
-    count: int | None  # the function's own count, or None: not the expected kind
-    metas: tuple[ArrayMeta, ...]
-    values: tuple[FloatArray | None, ...]
-    modified: tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class Raised:
-    """The function raised an exception (or called sys.exit)."""
-
-    type: str  # a built-in or numpy exception name, or OWN_EXCEPTION
-    message: str  # made safe at the boundary, not yet embedded in Markdown
-    line: int | None  # a line of the submitted file, or None
-    module: str | None = None  # a dotted module name (ModuleNotFoundError only)
-
-
-@dataclass(frozen=True)
-class Failed:
-    """The call produced no answer: timeout, crash, exit, missing function, bad reply."""
-
-    kind: str
-    message: str
-
-
-Outcome = Returned | Raised | Failed
 
 SIGNAL_HINTS: dict[int, str] = {
     signal.SIGXCPU: "it used up its CPU time limit",
@@ -179,7 +168,9 @@ class StudentModule:
             return
         if header.get("status") == "import_error":
             self._stop()
-            self.import_failure = _raised(header.get("error"), self.line_count)
+            self.import_failure = _raised(
+                header.get("error"), self.source, self.line_count
+            )
             return
         found = header.get("functions")
         if header.get("status") != "ready" or not isinstance(found, dict):
@@ -229,7 +220,7 @@ class StudentModule:
         assert self.process is not None
         name = self.resolved.get(function)
         if name is None:
-            return Failed("missing", _missing_message(function))
+            return Failed("missing", missing_function(function))
         arrays = [a for a in args if isinstance(a, np.ndarray)]
         max_bytes = max(4 * expected_bytes, 1 << 16)
         header = {
@@ -287,12 +278,9 @@ class StudentModule:
         header = read_header(fd, deadline, self.limits.message_bytes)
         status = header.get("status")
         if status == "raised":
-            return _raised(header.get("error"), self.line_count)
-        arrays, count, kind = (
-            header.get("arrays"),
-            header.get("count"),
-            header.get("kind"),
-        )
+            return _raised(header.get("error"), self.source, self.line_count)
+        arrays, count = header.get("arrays"), header.get("count")
+        kind = header.get("kind")
         if status != "ok" or not isinstance(arrays, list) or len(arrays) > 8:
             raise ProtocolViolation("the reply is not one the grader asked for")
         if type(count) is not int or count < 0 or len(arrays) != min(count, 8):
@@ -336,15 +324,24 @@ def _encode_arg(arg: Argument, arrays: list[FloatArray]) -> dict[str, object]:
 
 
 def clean_text(text: object, limit: int = 300) -> str:
-    """A student's message (already safe, see ``untrusted``) embedded in one Markdown line:
-    flattened, short, no backticks or angle brackets. Presentation only, not a boundary.
-    """
+    """A student-supplied string made one short line (feedback renders it as code)."""
     flat = " ".join(str(text).split())
-    flat = flat.replace("`", "'").replace("<", "&lt;").replace(">", "&gt;")
     return flat[:limit] + ("..." if len(flat) > limit else "")
 
 
-def _raised(error: object, line_count: int) -> Raised:
+def _function_name(value: object, source: bytes) -> str | None:
+    """The student's function an exception passed, if it is one their file defines
+    (a name built at run time could carry a hidden input out)."""
+    if not isinstance(value, str) or not IDENTIFIER.fullmatch(value):
+        return None
+    if value.startswith("<") or re.search(
+        rb"\bdef\s+" + value.encode() + rb"\b", source
+    ):
+        return value
+    return None
+
+
+def _raised(error: object, source: bytes, line_count: int) -> Raised:
     """An exception's description from the child, every field checked."""
     if not isinstance(error, dict):
         return Raised("Exception", "(no details)", None)
@@ -354,7 +351,7 @@ def _raised(error: object, line_count: int) -> Raised:
         type=(
             name if isinstance(name, str) and name in EXCEPTION_NAMES else OWN_EXCEPTION
         ),
-        message=message if isinstance(message, str) else "",
+        message=clean_text(message) if isinstance(message, str) else "",
         line=line if type(line) is int and 1 <= line <= line_count else None,
         module=(
             module
@@ -363,52 +360,6 @@ def _raised(error: object, line_count: int) -> Raised:
             and MODULE_NAME.fullmatch(module)
             else None
         ),
+        function=_function_name(error.get("function"), source),
+        raised_here=error.get("raised_here") is True,
     )
-
-
-def _missing_message(function: str) -> str:
-    names = " or ".join(f"`{alias}`" for alias in FUNCTION_ALIASES[function])
-    return f"no function named {names} was found at the top level of your file"
-
-
-def describe_raised(subject: str, raised: Raised, show_message: bool = True) -> str:
-    """An exception in the student's words: type, message, line.
-
-    ``subject`` names who raised it: "`create_qkv`" or "importing your file".
-    ``show_message`` is False on hidden cases: then only fixed sentences and the type's
-    (built-in) name appear, never the message, the line or a module name, which the
-    submission could choose from the hidden inputs.
-    """
-    if raised.type == "NotImplementedError":
-        return f"{subject} is not implemented yet (it raises NotImplementedError)"
-    if raised.type == "ModuleNotFoundError" and raised.module and show_message:
-        return (
-            f"your file imports `{raised.module}`, which is not available to the grader "
-            "(only numpy and the standard library are)"
-        )
-    where = (
-        f" at {line_ref(raised.line)} of your file"
-        if raised.line and show_message
-        else ""
-    )
-    if raised.type == "SystemExit":
-        code = f" ({clean_text(raised.message)})" if show_message else ""
-        return f"{subject} called sys.exit{code}{where}"
-    if raised.type == "RecursionError":
-        return f"{subject} recursed too deeply (RecursionError){where}"
-    if raised.type == "MemoryError":
-        return (
-            f"{subject} ran out of memory (MemoryError: over the memory limit){where}"
-        )
-    detail = (
-        f": {clean_text(raised.message)}" if raised.message and show_message else ""
-    )
-    return f"{subject} raised {raised.type}{detail}{where}"
-
-
-def import_failure_outcome(failure: Failed | Raised) -> Failed:
-    """What every call reports when the module could not be imported at all."""
-    if isinstance(failure, Failed):
-        return failure
-    kind = "missing_module" if failure.type == "ModuleNotFoundError" else "import_error"
-    return Failed(kind, describe_raised("importing your file", failure))

@@ -3,11 +3,15 @@
 
     python check.py                    # checks ./mhsa.py
     python check.py path/to/mhsa.py
+    python check.py --json mhsa.py     # machine-readable results on stdout
 
-Needs only NumPy; runs mypy and black too when they are installed. Your code runs inside
-this process (the grader runs it confined, see README.md), and the points printed at the
-end are an estimate from the public cases only: the grader's hidden cases, with other
-shapes and data, decide the real grade. Exit status 0 when every public check passes.
+Needs only NumPy; runs mypy and black too when they are installed. The cases are judged by
+the grader's own judge (``selfcheck/judge.py``, the very module the grader runs), so each
+public case gets the verdict and the likely cause the grader would give. Your code runs
+inside this process (the grader runs it confined, see README.md) and, as in the grader,
+may import only numpy and the standard library. The points printed at the end are an
+estimate from the public cases only: the grader's hidden cases, with other shapes and data,
+decide the real grade. Exit status 0 when every public check passes.
 """
 
 from __future__ import annotations
@@ -18,44 +22,26 @@ import contextlib
 import importlib.util
 import io
 import json
-import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import tokenize
-import traceback
 import types
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, Any
 
 HERE = Path(__file__).resolve().parent
+if TYPE_CHECKING:
+    from autograder import judge, source_text
+elif (HERE / "selfcheck").is_dir():  # the handout: the grader's judge, beside this file
+    sys.path.insert(0, str(HERE))
+    from selfcheck import judge, source_text
+else:  # the kit's checkout: the grader's package itself
+    sys.path.insert(0, str(HERE.parent))
+    from autograder import judge, source_text
+
 CALL_SECONDS = 10  # the grader's limit per call
-# Float tolerances (rtol, atol) per result dtype, as the grader compares.
-TOLERANCES = {"float64": (1e-5, 1e-8), "float32": (1e-4, 1e-6)}
-# Parameter names of the graded functions, to say which argument was modified.
-PARAMETERS = {
-    "create_qkv": ("inputs", "weights_q", "weights_k", "weights_v"),
-    "scaled_dot_product_attention": ("Q", "K", "V", "scale"),
-    "multi_head_attention": (
-        "inputs",
-        "weights_q",
-        "weights_k",
-        "weights_v",
-        "num_heads",
-    ),
-}
-# The third function has two accepted names; the first is preferred.
-ALIASES = {
-    "create_qkv": ("create_qkv",),
-    "scaled_dot_product_attention": ("scaled_dot_product_attention",),
-    "multi_head_attention": ("multi_head_attention", "multi_head_self_attention"),
-}
 # What each kind of check promises, for the check's title.
 PROMISES = {
     "values": "values match",
@@ -74,21 +60,6 @@ follow_imports = silent
 """
 
 
-class CallTimeout(BaseException):
-    """Raised by the alarm when a call runs too long (not an Exception: code can't eat it)."""
-
-
-@dataclass
-class Outcome:
-    """The verdict on one public case."""
-
-    case: dict[str, Any]
-    title: str
-    passed: bool
-    detail: str = ""
-    returned: bool = False  # the call gave back arrays (gates mha.bad_heads)
-
-
 @dataclass
 class Typing:
     """What the typing item looks at: annotations, and mypy when installed."""
@@ -102,6 +73,16 @@ class Typing:
         return not self.missing and not self.mypy_errors
 
 
+@dataclass
+class Loaded:
+    """The submission imported here, or why it could not be (as the grader says it)."""
+
+    module: types.ModuleType | None
+    failure: judge.Failed | None
+    printed: str
+    text: str
+
+
 def find_data(name: str) -> Path:
     """The handout's copy next to this file, else the kit's copy (check.py in the repo)."""
     local = HERE / name
@@ -111,88 +92,61 @@ def find_data(name: str) -> Path:
     return kit if kit.exists() else local
 
 
-def decode(argument: dict[str, Any]) -> Any:
-    """A fixture argument as a fresh writable array, float or int."""
-    if "array" in argument:
-        raw = argument["array"]
-        return np.array(raw["data"], dtype=raw["dtype"]).reshape(raw["shape"])
-    if "int" in argument:
-        return int(argument["int"])
-    return float(argument["float"])
-
-
-def shape_text(shape: tuple[int, ...]) -> str:
-    """A shape as NumPy prints it."""
-    return str(tuple(shape))
-
-
-@contextlib.contextmanager
-def time_limit(seconds: int) -> Iterator[None]:
-    """Interrupt the block after ``seconds`` where POSIX alarms exist (else no limit)."""
-    usable = hasattr(signal, "setitimer") and (
-        threading.current_thread() is threading.main_thread()
-    )
-    if not usable:
-        yield
-        return
-
-    def expire(signum: int, frame: types.FrameType | None) -> None:
-        raise CallTimeout
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+def load(path: Path) -> Loaded:
+    """Decode the file as Python's import does, then import it as the grader's child
+    does (as module ``mhsa``: the ``__main__`` block does not run), capturing prints."""
+    data = path.read_bytes()
+    if not data.strip():
+        return Loaded(None, judge.Failed("empty", "the file is empty"), "", "")
     try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
-@contextlib.contextmanager
-def quiet() -> Iterator[None]:
-    """Hide what student code prints and NumPy's overflow warnings (the grader ignores both)."""
-    with contextlib.redirect_stdout(io.StringIO()), np.errstate(all="ignore"):
-        yield
-
-
-def explain_exception(exc: BaseException, path: Path) -> str:
-    """An exception as type, message and the last line of the student's file it passed."""
-    if isinstance(exc, CallTimeout):
-        return f"did not finish within {CALL_SECONDS} s (the grader's limit per call)"
-    if isinstance(exc, SyntaxError) and exc.filename == str(path):
-        return f"syntax error at line {exc.lineno}: {exc.msg}"
-    line = None
-    for frame in traceback.extract_tb(exc.__traceback__):
-        if Path(frame.filename).resolve() == path.resolve():
-            line = frame.lineno
-    where = f" (line {line} of {path.name})" if line else ""
-    message = f": {exc}" if str(exc) else ""
-    return f"raised {type(exc).__name__}{message}{where}"
-
-
-def load_module(path: Path) -> tuple[types.ModuleType | None, str]:
-    """Import the submission in-process; on failure return the reason instead."""
-    spec = importlib.util.spec_from_file_location("mhsa_submission", path)
-    if spec is None or spec.loader is None:
-        return None, f"cannot import {path}"
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
+        text = source_text.decode_source(data)
+    except source_text.SourceDecodeError as exc:
+        return Loaded(None, judge.Failed("encoding", str(exc)), "", "")
     try:
-        with time_limit(CALL_SECONDS), quiet():
-            spec.loader.exec_module(module)
-    except (
-        Exception,
-        SystemExit,
-        CallTimeout,
-    ) as exc:  # any failure is the student's to see
-        return None, "importing it " + explain_exception(exc, path)
-    return module, ""
+        code = compile(text, str(path), "exec")
+    except SyntaxError as exc:
+        where = f"line {exc.lineno}" + (f", column {exc.offset}" if exc.offset else "")
+        message = f"syntax error at {where}: {exc.msg}"
+        return Loaded(None, judge.Failed("syntax", message), "", text)
+    module = types.ModuleType("mhsa")
+    module.__file__ = str(path)
+    sys.modules["mhsa"] = module
+    printed = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+            with judge.time_limit(CALL_SECONDS), judge.only_numpy_and_stdlib():
+                exec(code, module.__dict__)
+    except judge.CallTimeout:
+        failure = judge.Failed(
+            "timeout",
+            f"importing your file did not finish within {CALL_SECONDS} s (is there an "
+            "endless loop or a long computation at module level?)",
+        )
+        return Loaded(None, failure, printed.getvalue(), text)
+    except BaseException as exc:  # noqa: B036 - any failure is the student's to see
+        raised = judge.exception_facts(exc, str(path))
+        return Loaded(None, judge.import_failure(raised), printed.getvalue(), text)
+    return Loaded(module, None, printed.getvalue(), text)
+
+
+def read_hints(path: Path) -> dict[str, Any]:
+    """The public cases' references: the handout's file; in the kit's checkout, made by
+    the kit itself (``make handout`` writes that file from the same code)."""
+    if path.is_file():
+        cases: dict[str, Any] = json.loads(path.read_text())["cases"]
+        return cases
+    if judge.__name__.startswith("autograder."):
+        from autograder.hints import public_hints
+
+        made: dict[str, Any] = json.loads(json.dumps(public_hints()))["cases"]
+        return made
+    return {}
 
 
 def find_functions(module: types.ModuleType | None) -> dict[str, str]:
     """Graded function -> the name the submission defines it under."""
     found: dict[str, str] = {}
-    for function, names in ALIASES.items():
+    for function, names in judge.FUNCTION_ALIASES.items():
         for name in names:
             if module is not None and callable(getattr(module, name, None)):
                 found[function] = name
@@ -200,180 +154,38 @@ def find_functions(module: types.ModuleType | None) -> dict[str, str]:
     return found
 
 
-def title(case: dict[str, Any], name: str, expected_arrays: int) -> str:
+def title(case: judge.Case, name: str) -> str:
     """The check's one-line name, e.g. ``create_qkv values match (B=2, L=5, D=8)``."""
-    check = case["item"].split(".", 1)[1]
-    promise = PROMISES.get(check, check)
-    if check == "shapes" and expected_arrays > 1:
+    promise = PROMISES.get(case.check, case.check)
+    if case.check == "shapes" and len(case.expected) > 1:
         promise += "s"
-    return f"{name} {promise} ({case['description']})"
+    return f"{name} {promise} ({case.description})"
 
 
-def compare(
-    label: str, got: npt.NDArray[Any], want: npt.NDArray[Any], check: str
-) -> str:
-    """Why ``got`` does not pass for ``want`` (empty when it passes)."""
-    if got.shape != want.shape:
-        return (
-            f"{label} has shape {shape_text(got.shape)}, "
-            f"expected {shape_text(want.shape)}"
+def check_cases(
+    loaded: Loaded, path: Path, cases: list[judge.Case], hints: dict[str, Any]
+) -> list[judge.Checked]:
+    """Every public case judged as the grader judges it (one message for all when the
+    file could not be imported)."""
+    if loaded.failure is not None or loaded.module is None:
+        failure = loaded.failure or judge.Failed(
+            "import_error", "the file was not imported"
         )
-    if check == "shapes":
-        return ""
-    if str(got.dtype) not in TOLERANCES:
-        return (
-            f"{label} has dtype {got.dtype}; a floating-point array "
-            "(float64, or float32) is expected"
-        )
-    rtol, atol = TOLERANCES[str(got.dtype)]
-    values = got.astype(np.float64)
-    finite = np.isfinite(values)
-    if not finite.all():
-        bad = int((~finite).sum())
-        kinds = " and ".join(
-            k
-            for k, present in (
-                ("NaN", np.isnan(values).any()),
-                ("inf", np.isinf(values).any()),
-            )
-            if present
-        )
-        hint = (
-            "; subtract each row's maximum score before exp (stable softmax)"
-            if check == "stability"
-            else ""
-        )
-        return f"{label} contains {kinds} ({bad} of {values.size} values){hint}"
-    diff = np.abs(values - want)
-    outside = diff > atol + rtol * np.abs(want)
-    if not outside.any():
-        return ""
-    index = tuple(int(i) for i in np.unravel_index(int(np.argmax(diff)), diff.shape))
-    return (
-        f"{label}: {int(outside.sum())} of {values.size} values are outside tolerance "
-        f"(rtol={rtol:g}, atol={atol:g}); largest difference {diff[index]:.3g} at "
-        f"index {index}: expected {want[index]:.6g}, got {values[index]:.6g}"
+        return [
+            judge.Checked(c, judge.Verdict(False, failure.message), "") for c in cases
+        ]
+    found = find_functions(loaded.module)
+    module = loaded.module
+
+    def find(function: str) -> Any:
+        return getattr(module, found[function]) if function in found else None
+
+    references: dict[str, judge.Reference] = {
+        case_id: judge.reference_from_json(raw) for case_id, raw in hints.items()
+    }
+    return judge.check_all(
+        cases, find, str(path), references, loaded.text.splitlines(), CALL_SECONDS
     )
-
-
-def likely_cause(results: list[Any], hints: list[dict[str, Any]]) -> str:
-    """The known mistake whose output (shipped in fixtures/hints.json) equals the student's.
-
-    A hint holds what one misconception gives on this public case; NaN/inf are stored as
-    null and match only where the student's output is not finite either.
-    """
-    for hint in hints:
-        arrays = hint["arrays"]
-        if len(arrays) != len(results):
-            continue
-        for got, stored in zip(results, arrays):
-            want = np.array(
-                [np.nan if v is None else v for v in stored["data"]], dtype=np.float64
-            ).reshape(stored["shape"])
-            if not isinstance(got, np.ndarray) or got.shape != want.shape:
-                break
-            values = got.astype(np.float64)
-            finite = np.isfinite(want)
-            if not np.array_equal(np.isfinite(values), finite):
-                break
-            if not np.allclose(values[finite], want[finite], rtol=1e-4, atol=1e-6):
-                break
-        else:
-            return str(hint["explanation"])
-    return ""
-
-
-def judge_return(
-    case: dict[str, Any], result: Any, hints: list[dict[str, Any]]
-) -> tuple[list[str], bool]:
-    """Problems with a normal return for an array case, and whether arrays came back."""
-    wants = [
-        np.array(a["data"], dtype=a["dtype"]).reshape(a["shape"])
-        for a in case["expected"]["arrays"]
-    ]
-    check = case["item"].split(".", 1)[1]
-    if len(wants) == 3:
-        if not isinstance(result, (tuple, list)) or len(result) != 3:
-            got = (
-                f"a {type(result).__name__} of {len(result)}"
-                if isinstance(result, (tuple, list))
-                else f"a {type(result).__name__}"
-            )
-            return [
-                f"should return a tuple (Q, K, V) of 3 arrays; it returned {got}"
-            ], False
-        results, labels = list(result), ["Q", "K", "V"]
-    else:
-        results, labels = [result], ["the output"]
-    strays = [type(r).__name__ for r in results if not isinstance(r, np.ndarray)]
-    if strays:
-        return [f"returned a {strays[0]}, not a numpy array"], False
-    problems = [compare(lab, r, w, check) for lab, r, w in zip(labels, results, wants)]
-    problems = [p for p in problems if p]
-    cause = likely_cause(results, hints) if problems else ""
-    if cause:
-        problems.append(f"likely cause: {cause}")
-    return problems, True
-
-
-def run_case(
-    case: dict[str, Any],
-    found: dict[str, str],
-    module: Any,
-    path: Path,
-    hints: list[dict[str, Any]],
-) -> Outcome:
-    """Call the student's function on one public case and judge what comes back."""
-    function = case["function"]
-    name = found.get(function, function)
-    wants = case["expected"].get("arrays", [])
-    heading = title(case, name, len(wants))
-    if function not in found:
-        return Outcome(
-            case, heading, False, f"{path.name} defines no function `{name}`"
-        )
-    args = [decode(a) for a in case["args"]]
-    before = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
-    result: Any = None
-    error: BaseException | None = None
-    try:
-        with time_limit(CALL_SECONDS), quiet():
-            result = getattr(module, name)(*args)
-    except (
-        Exception,
-        SystemExit,
-        CallTimeout,
-    ) as exc:  # any failure is the student's to see
-        error = exc
-    problems: list[str] = []
-    returned = False
-    if "raises" in case["expected"]:
-        if isinstance(error, ValueError):
-            pass
-        elif error is not None:
-            problems.append(
-                f"expected ValueError; instead it {explain_exception(error, path)}"
-            )
-        else:
-            problems.append(
-                "expected ValueError (num_heads must be >= 1 and divide D), "
-                "but it returned normally"
-            )
-    elif error is not None:
-        problems.append(explain_exception(error, path))
-    else:
-        found_problems, returned = judge_return(case, result, hints)
-        problems += found_problems
-    params = PARAMETERS[function]
-    for index, (now, then) in enumerate(zip(args, before)):
-        if isinstance(then, np.ndarray) and not (
-            isinstance(now, np.ndarray) and np.array_equal(now, then, equal_nan=True)
-        ):
-            problems.append(
-                f"modified its argument `{params[index]}` in place; compute into new "
-                "arrays instead (e.g. `x = x - m`, not `x -= m`)"
-            )
-    return Outcome(case, heading, not problems, "\n".join(problems), returned)
 
 
 def graded_defs(tree: ast.Module) -> dict[str, ast.FunctionDef | ast.AsyncFunctionDef]:
@@ -384,7 +196,7 @@ def graded_defs(tree: ast.Module) -> dict[str, ast.FunctionDef | ast.AsyncFuncti
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
     }
     chosen: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
-    for names in ALIASES.values():
+    for names in judge.FUNCTION_ALIASES.values():
         name = next((n for n in names if n in defs), None)
         if name is not None:
             chosen[name] = defs[name]
@@ -399,7 +211,9 @@ def missing_annotations(text: str) -> list[str]:
         return ["the file does not parse"]
     chosen = graded_defs(tree)
     missing = [
-        f"`{f}` is not defined" for f in ALIASES if not set(ALIASES[f]) & set(chosen)
+        f"`{f}` is not defined"
+        for f in judge.FUNCTION_ALIASES
+        if not set(judge.FUNCTION_ALIASES[f]) & set(chosen)
     ]
     for name, node in chosen.items():
         a = node.args
@@ -456,7 +270,7 @@ def run_mypy(text: str) -> tuple[list[str] | None, str]:
     return [line for line in done.stdout.splitlines() if ": error:" in line], ""
 
 
-def black_advice(text: str) -> tuple[bool | None, str]:
+def black_advice(text: str, name: str) -> tuple[bool | None, str]:
     """Whether black would leave the file unchanged (None when black is not installed)."""
     try:
         from black import format_str
@@ -471,31 +285,30 @@ def black_advice(text: str) -> tuple[bool | None, str]:
         return None, f"black could not format the file ({type(exc).__name__})"
     if clean:
         return True, "black would leave the file unchanged"
-    return False, "black would reformat the file (advice only): run `black mhsa.py`"
+    return False, f"black would reformat the file (advice only): run `black {name}`"
 
 
 def estimate(
     rubric: list[dict[str, Any]],
-    outcomes: list[Outcome],
+    checked: list[judge.Checked],
     typing_: Typing,
     formatted: bool | None,
 ) -> list[tuple[str, float, float, str]]:
     """(item, estimated points, points, why) per rubric item, the way the grader scores."""
-    by_item: dict[str, list[Outcome]] = {}
-    for outcome in outcomes:
-        by_item.setdefault(outcome.case["item"], []).append(outcome)
+    by_item: dict[str, list[judge.Checked]] = {}
+    for one in checked:
+        by_item.setdefault(one.case.item, []).append(one)
     mha_returns = any(
-        o.returned
-        for o in outcomes
-        if o.case["function"] == "multi_head_attention"
-        and "arrays" in o.case["expected"]
+        c.verdict.returned
+        for c in checked
+        if c.case.item in ("mha.values", "mha.shapes")
     )
     rows: list[tuple[str, float, float, str]] = []
     for item in rubric:
         item_id, points = str(item["id"]), float(item["points"])
         if item_id in by_item:
             cases = by_item[item_id]
-            passed = sum(o.passed for o in cases)
+            passed = sum(c.verdict.passed for c in cases)
             why = f"{passed} of {len(cases)} public cases"
             if item_id == "mha.bad_heads" and not mha_returns:
                 passed, why = 0, why + "; not counted: no valid call returned an array"
@@ -523,6 +336,21 @@ def estimate(
     return rows
 
 
+def explanation(verdict: judge.Verdict, printed: str) -> str:
+    """The lines under a check: what went wrong, the likely cause, what the code printed."""
+    lines = []
+    if not verdict.passed:
+        problem = verdict.problem + (f": {verdict.detail}" if verdict.detail else "")
+        lines.append(problem)
+        if verdict.diagnosis:
+            where = f" ({verdict.step})" if verdict.step else ""
+            lines.append(f"likely cause: {verdict.diagnosis}{where}")
+    if printed.strip():
+        lines.append("your code printed:")
+        lines += [f"  | {row}" for row in printed.rstrip().splitlines()[:20]]
+    return "\n".join(lines)
+
+
 def show(mark: str, line: str, detail: str = "") -> None:
     """Print one check50-style line with its explanation indented below it."""
     print(f"{mark} {line}")
@@ -530,10 +358,54 @@ def show(mark: str, line: str, detail: str = "") -> None:
         print(f"    {row}")
 
 
+def as_json(
+    path: Path,
+    loaded: Loaded,
+    checked: list[judge.Checked],
+    found: dict[str, str],
+    typing_: Typing,
+    black: tuple[bool | None, str],
+    rows: list[tuple[str, float, float, str]],
+) -> dict[str, Any]:
+    """The whole report as data (``--json``), in the manner of check50's JSON output."""
+    return {
+        "submission": str(path),
+        "imported": loaded.failure is None,
+        "import_problem": loaded.failure.message if loaded.failure else None,
+        "printed_at_import": loaded.printed,
+        "functions": found,
+        "checks": [
+            {
+                "name": c.case.id,
+                "item": c.case.item,
+                "description": title(
+                    c.case, found.get(c.case.function, c.case.function)
+                ),
+                "passed": c.verdict.passed,
+                "problem": c.verdict.problem or None,
+                "detail": c.verdict.detail or None,
+                "likely_cause": c.verdict.diagnosis,
+                "where": c.verdict.step,
+                "printed": c.printed,
+            }
+            for c in checked
+        ],
+        "typing": {"missing": typing_.missing, "mypy_errors": typing_.mypy_errors},
+        "formatting": {"black_clean": black[0], "note": black[1]},
+        "estimate": [
+            {"item": item, "earned": round(earned, 2), "points": points, "why": why}
+            for item, earned, points, why in rows
+        ],
+        "total": round(sum(r[1] for r in rows), 2),
+        "max_total": sum(r[2] for r in rows),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run every public case and the static checks; print results and an estimate."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("submission", nargs="?", type=Path, help="default: ./mhsa.py")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument(
         "--fixtures", type=Path, default=find_data("fixtures/public.json")
     )
@@ -542,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
         "--hints",
         type=Path,
         default=find_data("fixtures/hints.json"),
-        help="known mistakes' outputs on the public cases (optional; in the handout)",
+        help="the public cases' references: known mistakes, right intermediate steps",
     )
     options = parser.parse_args(argv)
     path: Path = options.submission or Path("mhsa.py")
@@ -553,53 +425,71 @@ def main(argv: list[str] | None = None) -> int:
             print(f"check.py: cannot find {needed}", file=sys.stderr)
             return 2
     path = path.resolve()
-    cases: list[dict[str, Any]] = json.loads(options.fixtures.read_text())["cases"]
+    cases = [
+        judge.case_from_json(raw, "public")
+        for raw in json.loads(options.fixtures.read_text())["cases"]
+    ]
     rubric: list[dict[str, Any]] = json.loads(options.rubric.read_text())["items"]
-    hints: dict[str, list[dict[str, Any]]] = (
-        json.loads(options.hints.read_text())["cases"]
-        if options.hints.is_file()
-        else {}
+    hints = read_hints(options.hints)
+    loaded = load(path)
+    checked = check_cases(loaded, path, cases, hints)
+    found = find_functions(loaded.module)
+    missing = missing_annotations(loaded.text)
+    mypy_errors, mypy_note = run_mypy(loaded.text)
+    typing_ = Typing(missing, mypy_errors)
+    black = black_advice(loaded.text, path.name)
+    rows = estimate(rubric, checked, typing_, black[0])
+    all_passed = (
+        loaded.failure is None
+        and all(c.verdict.passed for c in checked)
+        and not missing
+        and not mypy_errors
     )
-    text = path.read_text(encoding="utf-8", errors="replace")
-    print(f"Checking {path} on {len(cases)} public cases\n")
+    if options.json:
+        report = as_json(path, loaded, checked, found, typing_, black, rows)
+        print(json.dumps(report, indent=2))
+        return 0 if all_passed else 1
 
-    all_passed = True
-    module, problem = load_module(path)
-    if module is None:
-        show(":(", f"{path.name} imports", problem)
-        all_passed = False
-    found = find_functions(module)
-    if module is not None:
-        missing = [" or ".join(ALIASES[f]) for f in ALIASES if f not in found]
-        named = ", ".join(found.values())
-        if missing:
+    print(f"Checking {path} on {len(cases)} public cases\n")
+    if loaded.failure is not None:
+        show(
+            ":(",
+            f"{path.name} imports",
+            explanation(judge.Verdict(False, loaded.failure.message), loaded.printed),
+        )
+    else:
+        missing_functions = [
+            " or ".join(names)
+            for function, names in judge.FUNCTION_ALIASES.items()
+            if function not in found
+        ]
+        if missing_functions:
             show(
                 ":(",
                 f"{path.name} defines the graded functions",
-                "missing: " + ", ".join(missing),
+                "missing: " + ", ".join(missing_functions),
             )
             all_passed = False
         else:
-            show(":)", f"{path.name} defines {named}")
+            show(
+                ":)",
+                f"{path.name} defines {', '.join(found.values())}",
+                explanation(judge.Verdict(True), loaded.printed),
+            )
         if found.get("multi_head_attention") == "multi_head_self_attention":
             print(
                 "    (found multi_head_self_attention; multi_head_attention is preferred)"
             )
+    for one in checked:
+        name = found.get(one.case.function, one.case.function)
+        mark = ":)" if one.verdict.passed else ":("
+        show(mark, title(one.case, name), explanation(one.verdict, one.printed))
 
-    outcomes = [
-        run_case(case, found, module, path, hints.get(case["id"], [])) for case in cases
-    ]
-    for outcome in outcomes:
-        show(":)" if outcome.passed else ":(", outcome.title, outcome.detail)
-        all_passed &= outcome.passed
-
-    missing = missing_annotations(text)
     show(
         ":)" if not missing else ":(",
         "the three functions annotate every parameter and their return",
         "\n".join("missing: " + m for m in missing),
     )
-    mypy_errors, mypy_note = run_mypy(text)
     if mypy_errors is None:
         show(":|", "mypy not run", mypy_note)
     else:
@@ -608,11 +498,8 @@ def main(argv: list[str] | None = None) -> int:
             "mypy reports no error",
             "\n".join(mypy_errors),
         )
-    all_passed &= not missing and not mypy_errors
-    formatted, black_note = black_advice(text)
-    show({True: ":)", False: ":|", None: ":|"}[formatted], black_note)
+    show({True: ":)", False: ":|", None: ":|"}[black[0]], black[1])
 
-    rows = estimate(rubric, outcomes, Typing(missing, mypy_errors), formatted)
     print("\nEstimated points from the public cases:")
     for item_id, earned, points, why in rows:
         print(f"  {item_id:<15} {earned:5.2f} / {points:5.2f}   {why}")

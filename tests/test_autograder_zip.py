@@ -241,19 +241,18 @@ def test_submission_output_explains_the_score(runs: dict[str, Run]) -> None:
     output = runs["no_scale"].results["output"]
     assert isinstance(output, str)
     assert "**Score: 5.83 / 10**" in output
-    assert "scaled_dot_product_attention: values: 0/2" in output
+    assert "In scaled_dot_product_attention: values" in output
     assert "without the scale" in output
 
 
 def test_hidden_failures_show_no_inputs_indexes_or_expected_values(
     runs: dict[str, Run],
 ) -> None:
-    hidden_lines = []
-    for test in runs["no_scale"].tests():
-        output = str(test["output"])
-        _, marker, rest = output.partition("hidden check(s) failed:")
-        if marker:
-            hidden_lines += [line for line in rest.splitlines() if line.strip()]
+    outputs = [str(runs["no_scale"].results["output"])]
+    outputs += [str(test["output"]) for test in runs["no_scale"].tests()]
+    hidden_lines = [
+        line for output in outputs for line in output.splitlines() if "hidden" in line
+    ]
     assert hidden_lines, "no_scale fails hidden cases"
     for line in hidden_lines:
         assert not re.search(r"expected -?\d|index \(|shape \(|got -?\d", line), line
@@ -265,7 +264,7 @@ def test_hidden_failures_show_no_inputs_indexes_or_expected_values(
 def test_student_code_runs_unprivileged_and_cannot_read_the_kit(
     runs: dict[str, Run], name: str
 ) -> None:
-    messages = " ".join(str(t["output"]) for t in runs[name].tests())
+    messages = str(runs[name].results["output"])  # public cases' details
     report = PROBE_REPORT.search(messages)
     assert report, messages
     uid, fixtures, metadata = int(report[1]), report[2], report[3]

@@ -3,6 +3,7 @@ its self-check run the way a student runs it, from the unpacked folder."""
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import subprocess
@@ -13,10 +14,20 @@ from pathlib import Path
 import numpy
 import pytest
 
-from autograder.config import FIXTURES_DIR, RUBRIC_FILE
-from autograder.package import HANDOUT_FOLDER
+from autograder.config import FIXTURES_DIR, KIT_ROOT, PACKAGE_DIR, RUBRIC_FILE
+from autograder.judge import unavailable_module
+from autograder.package import (
+    HANDOUT_FOLDER,
+    JUDGE_MODULES,
+    OTTER_DIR,
+    SELFCHECK_PACKAGE,
+    STUDENT_DIR,
+)
 from autograder.package import main as build
 from tests.conftest import EXAMPLES, REFERENCE
+
+CATALOGUE = KIT_ROOT / "tests" / "mutants"
+JUDGE_MODULE_NAMES = {name.removesuffix(".py") for name in JUDGE_MODULES}
 
 STUDENT_FILES = {
     "mhsa.py",
@@ -25,6 +36,9 @@ STUDENT_FILES = {
     "fixtures/public.json",
     "fixtures/hints.json",
     "rubric.json",
+    "selfcheck/__init__.py",
+    "selfcheck/judge.py",
+    "selfcheck/source_text.py",
 }
 # Runs check.py with nothing importable but the standard library and numpy (-S: no site).
 ONLY_NUMPY = """
@@ -50,6 +64,15 @@ def members(handout: Path) -> dict[str, bytes]:
         return {
             i.filename: archive.read(i) for i in archive.infolist() if not i.is_dir()
         }
+
+
+@pytest.fixture(scope="module")
+def handout_folder(handout: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The handout unpacked once, for runs that write nothing into it."""
+    folder = tmp_path_factory.mktemp("handout")
+    with zipfile.ZipFile(handout) as archive:
+        archive.extractall(folder)
+    return folder / HANDOUT_FOLDER
 
 
 @pytest.fixture
@@ -163,17 +186,135 @@ def test_self_check_names_the_mistake_like_the_grader(
     assert phrase in done.stdout, done.stdout
 
 
-def test_self_check_hints_cover_public_value_cases_only(
+def test_self_check_hints_cover_public_cases_only(
     members: dict[str, bytes],
 ) -> None:
     hints = json.loads(members[f"{HANDOUT_FOLDER}/fixtures/hints.json"])["cases"]
     public = json.loads((FIXTURES_DIR / "public.json").read_text())["cases"]
-    valued = {
-        c["id"]
-        for c in public
-        if c["item"].endswith((".values", ".stability")) and "arrays" in c["expected"]
-    }
-    assert set(hints) == valued
+    arrays = {c["id"] for c in public if "arrays" in c["expected"]}
+    assert set(hints) == arrays
     hidden = json.loads((FIXTURES_DIR / "hidden.json").read_text())["cases"]
     assert not {c["id"] for c in hidden} & set(hints)
-    assert all(hints[case] for case in valued)
+    valued = [c for c in public if c["item"].endswith((".values", ".stability"))]
+    assert all(hints[c["id"]]["known"] for c in valued)
+    shapes_only = [c for c in public if c["item"].endswith(".shapes")]
+    for (
+        case
+    ) in shapes_only:  # a shapes case ships the known mistakes' shapes, not values
+        assert all(
+            a["data"] is None for k in hints[case["id"]]["known"] for a in k["arrays"]
+        )
+    multi_head = [c["id"] for c in public if c["function"] == "multi_head_attention"]
+    assert all("steps" in hints[i] for i in multi_head if i in hints)
+
+
+def test_handout_ships_the_graders_very_judge(members: dict[str, bytes]) -> None:
+    for name in JUDGE_MODULES:
+        shipped = members[f"{HANDOUT_FOLDER}/{SELFCHECK_PACKAGE}/{name}"]
+        assert shipped == (PACKAGE_DIR / name).read_bytes(), name
+
+
+@pytest.mark.parametrize("name", JUDGE_MODULES)
+def test_the_judge_imports_only_numpy_and_the_standard_library(name: str) -> None:
+    tree = ast.parse((PACKAGE_DIR / name).read_text())
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                assert node.module in JUDGE_MODULE_NAMES, node.module
+            elif node.module:
+                imported.add(node.module.split(".")[0])
+    assert imported <= {"numpy", "__future__"} | set(sys.stdlib_module_names), imported
+
+
+def test_the_comparison_exists_once() -> None:
+    """The deliveries carry no comparison of their own: neither check.py nor the Otter
+    checks name a tolerance or a numpy comparison in their code."""
+    own = {
+        "rtol",
+        "atol",
+        "TOLERANCES",
+        "allclose",
+        "isclose",
+        "array_equal",
+        "unravel_index",
+    }
+    for path in (STUDENT_DIR / "check.py", OTTER_DIR / "checks.py"):
+        tree = ast.parse(path.read_text())
+        names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+        names |= {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+        assert not names & own, (path.name, names & own)
+
+
+@pytest.mark.parametrize("module", ["scipy", "torch"])
+def test_self_check_names_an_unavailable_import_as_the_grader_does(
+    unpacked: Path, numpy_home: Path, module: str
+) -> None:
+    text = f"import {module}\n\n" + (EXAMPLES / "correct.py").read_text()
+    (unpacked / "mhsa.py").write_text(text)
+    done = self_check(unpacked, numpy_home)
+    assert done.returncode == 1
+    sentence = unavailable_module(module)
+    assert sentence in done.stdout, done.stdout
+    assert "defines no function" not in done.stdout
+
+
+def test_self_check_refuses_an_installed_package_the_grader_lacks(
+    unpacked: Path,
+) -> None:
+    text = "import jsonschema\n\n" + (EXAMPLES / "correct.py").read_text()
+    (unpacked / "mhsa.py").write_text(text)
+    done = self_check(unpacked, None)  # jsonschema is installed here, not in the grader
+    assert done.returncode == 1
+    assert unavailable_module("jsonschema") in done.stdout
+
+
+def test_self_check_names_k_t_on_a_batch_as_the_grader_does(
+    unpacked: Path, numpy_home: Path
+) -> None:
+    (unpacked / "mhsa.py").write_text((CATALOGUE / "kt_batched.py").read_text())
+    done = self_check(unpacked, numpy_home)
+    assert (
+        "likely cause: Q @ K^T does not line up: `K.T` on a batched array"
+        in done.stdout
+    )
+    assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_self_check_shows_what_the_code_prints(
+    unpacked: Path, numpy_home: Path
+) -> None:
+    (unpacked / "mhsa.py").write_text(
+        (CATALOGUE / "correct" / "debug_prints.py").read_text()
+    )
+    done = self_check(unpacked, numpy_home)
+    assert done.returncode == 0, done.stdout
+    assert "your code printed:" in done.stdout
+    assert "    | " in done.stdout
+
+
+def test_self_check_json_is_machine_readable(unpacked: Path, numpy_home: Path) -> None:
+    (unpacked / "mhsa.py").write_text((EXAMPLES / "no_scale.py").read_text())
+    done = self_check(unpacked, numpy_home, "--json")
+    assert done.returncode == 1
+    report = json.loads(done.stdout)
+    public = json.loads((FIXTURES_DIR / "public.json").read_text())["cases"]
+    assert [c["name"] for c in report["checks"]] == [c["id"] for c in public]
+    failed = [c for c in report["checks"] if not c["passed"]]
+    assert failed and all(c["likely_cause"] for c in failed)
+    assert report["total"] < report["max_total"] == 10
+
+
+@pytest.mark.parametrize(
+    "prefix",
+    [b"\xef\xbb\xbf", b"# -*- coding: latin-1 -*-\n# caf\xe9\n"],
+    ids=["bom", "latin-1"],
+)
+def test_self_check_decodes_files_as_the_grader_does(
+    unpacked: Path, numpy_home: Path, prefix: bytes
+) -> None:
+    (unpacked / "mhsa.py").write_bytes(prefix + (EXAMPLES / "correct.py").read_bytes())
+    done = self_check(unpacked, numpy_home)
+    assert done.returncode == 0, done.stdout + done.stderr

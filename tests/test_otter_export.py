@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from autograder.config import FIXTURES_DIR
+from autograder import judge
+from autograder.config import FIXTURES_DIR, PACKAGE_DIR
+from autograder.package import JUDGE_MODULES, OTTER_PACKAGE
 from autograder.package import main as build
-from autograder.package import otter_checks
 from autograder.rubric import load_rubric
 from tests.conftest import CRAFTED, EXAMPLES, GradedBatch
 
@@ -106,20 +107,38 @@ def test_export_ships_hidden_inputs_but_no_hidden_expected_values(
 
 
 def test_hidden_cells_accept_values_within_half_width_and_reject_beyond() -> None:
-    checks = otter_checks()
     expected = [0.123456789, -3.5, 1234.5678, 0.0, 7e-9]
     width = 2 * (1e-8 + 1e-5 * max(abs(v) for v in expected))
-    offsets = checks.centring_offsets(expected, width)
-    digest = checks.cell_digest(expected, offsets, width, "salt")
+    offsets = judge.centring_offsets(expected, width)
+    digest = judge.cell_digest(expected, offsets, width, "salt")
     for shift in (0.49, -0.49, 0.1):
         near = [v + shift * width for v in expected]
-        assert checks.cell_digest(near, offsets, width, "salt") == digest
+        assert judge.cell_digest(near, offsets, width, "salt") == digest
     for index in range(len(expected)):
         far = list(expected)
         far[index] += 0.51 * width
-        assert checks.cell_digest(far, offsets, width, "salt") != digest
-    assert checks.cell_digest(expected, offsets, width, "other") != digest
+        assert judge.cell_digest(far, offsets, width, "salt") != digest
+    assert judge.cell_digest(expected, offsets, width, "other") != digest
     assert all(abs(o) <= width / 2 for o in offsets)
+
+
+def test_export_ships_the_graders_very_judge(otter_zip: Path) -> None:
+    with zipfile.ZipFile(otter_zip) as archive:
+        names = archive.namelist()
+        for name in JUDGE_MODULES:
+            shipped = next(n for n in names if n.endswith(f"{OTTER_PACKAGE}/{name}"))
+            assert archive.read(shipped) == (PACKAGE_DIR / name).read_bytes(), name
+
+
+def test_hidden_cells_exist_for_float64_and_float32(members: dict[str, str]) -> None:
+    cases_json = next(t for n, t in members.items() if n.endswith("cases.json"))
+    hidden = [c for c in json.loads(cases_json)["cases"] if "cells" in c["expected"]]
+    assert hidden
+    for case in hidden:
+        for cells in case["expected"]["cells"]:
+            assert set(cells["by_dtype"]) == set(judge.TOLERANCES)
+            widths = cells["by_dtype"]
+            assert widths["float32"]["width"] > widths["float64"]["width"]
 
 
 @pytest.mark.parametrize("path", GRADED_BY_OTTER, ids=lambda p: p.stem)

@@ -8,14 +8,17 @@ import csv
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from autograder.config import KIT_ROOT
+from autograder.discover import Submission
+from autograder.grade_record import read_record, write_record
 from autograder.gradebook import Gradebook, merge, read_gradebook
 from autograder.rubric import load_rubric
-from tests.conftest import EXAMPLES, run_kit
+from tests.conftest import EXAMPLES, GradedBatch, run_kit
 
 RUBRIC = load_rubric()
 ITEMS = [item.id for item in RUBRIC.items]
@@ -202,3 +205,16 @@ def test_kept_rows_without_a_record_are_named_in_the_summary(tmp_path: Path) -> 
     summary = (out / "summary.md").read_text()
     assert "1 submission(s) kept in gradebook.csv from an earlier run" in summary
     assert "old_one" in summary and "| submissions | 1 |" in summary
+
+
+def test_a_grade_record_reads_back_as_the_result_it_recorded(
+    graded: GradedBatch, tmp_path: Path
+) -> None:
+    """Kept rows are summarised from their records: every field must survive the trip."""
+    for result in graded.results.values():
+        submission = Submission(result.submission, result.file_name, b"x = 1\n")
+        write_record(result, submission, tmp_path)
+        recorded = read_record(tmp_path)
+        assert recorded is not None, result.submission
+        assert recorded[0] == replace(result, printed="")
+        assert recorded[1].source == b"x = 1\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from autograder.compare import Verdict
+from autograder.judge import Verdict
 from autograder.plugin import require
 from autograder.static import StaticReport, typing_problems
 
