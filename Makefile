@@ -41,7 +41,8 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 attacks: $(STAMP)
-	$(PY) -m pytest tests/test_attacks.py tests/test_sandbox.py
+	$(PY) -m pytest tests/test_attacks.py tests/test_sandbox.py tests/test_uid_mode.py \
+		tests/test_isolation.py tests/test_boundary.py tests/test_static_limits.py
 
 mutants: $(STAMP)
 	$(PY) -m autograder.mutants --jobs 2
