@@ -10,9 +10,9 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 KIT_ROOT = PACKAGE_DIR.parent
 FIXTURES_DIR = PACKAGE_DIR / "fixtures"
 CASES_DIR = PACKAGE_DIR / "cases"
-RUBRIC_FILE = PACKAGE_DIR / "rubric.json"
-MYPY_CONFIG = PACKAGE_DIR / "student_mypy.ini"
-CHILD_SOURCE = PACKAGE_DIR / "child.py"
+RUBRIC_FILE = PACKAGE_DIR / "score" / "rubric.json"
+MYPY_CONFIG = PACKAGE_DIR / "static" / "student_mypy.ini"
+CHILD_SOURCE = PACKAGE_DIR / "confine" / "child.py"
 SOLUTION_DIR = KIT_ROOT / "solution"
 
 # The three functions students write; the third has two accepted names (SPEC).

@@ -251,7 +251,7 @@ def bench_single_gradescope(table: Table, work: Path, runs: int) -> None:
     log = work / "gradescope.log"
     with log.open("ab") as sink:  # setup.sh's last step: fill caches, check confinement
         subprocess.run(
-            [sys.executable, "-m", "autograder.gradescope_run", "--warm"],
+            [sys.executable, "-m", "autograder.deliver.gradescope_run", "--warm"],
             cwd=source,
             env=env,
             stdout=sink,

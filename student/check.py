@@ -33,13 +33,16 @@ from typing import TYPE_CHECKING, Any
 
 HERE = Path(__file__).resolve().parent
 if TYPE_CHECKING:
-    from autograder import judge, source_text
+    from autograder.contract import source_text
+    from autograder.judge import verdict as judge
 elif (HERE / "selfcheck").is_dir():  # the handout: the grader's judge, beside this file
     sys.path.insert(0, str(HERE))
-    from selfcheck import judge, source_text
+    from selfcheck.contract import source_text
+    from selfcheck.judge import verdict as judge
 else:  # the kit's checkout: the grader's package itself
     sys.path.insert(0, str(HERE.parent))
-    from autograder import judge, source_text
+    from autograder.contract import source_text
+    from autograder.judge import verdict as judge
 
 CALL_SECONDS = 10  # the grader's limit per call
 # What each kind of check promises, for the check's title.
@@ -136,7 +139,7 @@ def read_hints(path: Path) -> dict[str, Any]:
         cases: dict[str, Any] = json.loads(path.read_text())["cases"]
         return cases
     if judge.__name__.startswith("autograder."):
-        from autograder.hints import public_hints
+        from autograder.deliver.hints import public_hints
 
         made: dict[str, Any] = json.loads(json.dumps(public_hints()))["cases"]
         return made

@@ -28,16 +28,16 @@ from typing import Any
 
 import pytest
 
-from autograder.batch import grade_folder
 from autograder.config import FIXTURES_DIR, KIT_ROOT, SOLUTION_DIR, Limits
-from autograder.grading import GradeResult
-from autograder.sandbox import (
+from autograder.confine.process import (
     children_of,
     detect_confinement,
     processes_of,
     uids_of,
 )
-from autograder.untrusted import is_safe
+from autograder.confine.untrusted import is_safe
+from autograder.pipeline.batch import grade_folder
+from autograder.pipeline.grading import GradeResult
 from tests.conftest import needs_uid_mode
 
 ATTACKS = KIT_ROOT / "tests" / "attacks"

@@ -10,12 +10,19 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from autograder import judge
-from autograder.casebook import Case, load_cases
-from autograder.catalogue import VARIANTS, Mistake, Variant, replay, split_heads
-from autograder.compare import judge as grader_judge
-from autograder.diagnose import reference
-from autograder.judge import (
+from autograder.cases.casebook import Case, load_cases
+from autograder.cases.compare import judge as grader_judge
+from autograder.confine.remote import describe_raised
+from autograder.diagnose.catalogue import (
+    VARIANTS,
+    Mistake,
+    Variant,
+    replay,
+    split_heads,
+)
+from autograder.diagnose.references import reference
+from autograder.judge import verdict as judge
+from autograder.judge.verdict import (
     EXAMPLE_SIZES,
     MHA,
     NO_OWN_DIVISIBILITY_CHECK,
@@ -42,7 +49,6 @@ from autograder.judge import (
     Returned,
     Verdict,
 )
-from autograder.remote import describe_raised
 from solution import mhsa as reference_solution
 
 CASES = load_cases()

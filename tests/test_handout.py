@@ -15,19 +15,22 @@ import numpy
 import pytest
 
 from autograder.config import FIXTURES_DIR, KIT_ROOT, PACKAGE_DIR, RUBRIC_FILE
-from autograder.judge import unavailable_module
-from autograder.package import (
+from autograder.deliver.package import (
     HANDOUT_FOLDER,
-    JUDGE_MODULES,
     OTTER_DIR,
     SELFCHECK_PACKAGE,
     STUDENT_DIR,
+    shipped_judge,
 )
-from autograder.package import main as build
+from autograder.deliver.package import main as build
+from autograder.judge.verdict import unavailable_module
 from tests.conftest import EXAMPLES, REFERENCE
 
 CATALOGUE = KIT_ROOT / "tests" / "mutants"
-JUDGE_MODULE_NAMES = {name.removesuffix(".py") for name in JUDGE_MODULES}
+SHIPPED_MODULES = {
+    name.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
+    for name in shipped_judge()
+}
 
 STUDENT_FILES = {
     "mhsa.py",
@@ -37,8 +40,10 @@ STUDENT_FILES = {
     "fixtures/hints.json",
     "rubric.json",
     "selfcheck/__init__.py",
-    "selfcheck/judge.py",
-    "selfcheck/source_text.py",
+    "selfcheck/contract/__init__.py",
+    "selfcheck/contract/source_text.py",
+    "selfcheck/judge/__init__.py",
+    "selfcheck/judge/verdict.py",
 }
 # Runs check.py with nothing importable but the standard library and numpy (-S: no site).
 ONLY_NUMPY = """
@@ -209,21 +214,29 @@ def test_self_check_hints_cover_public_cases_only(
 
 
 def test_handout_ships_the_graders_very_judge(members: dict[str, bytes]) -> None:
-    for name in JUDGE_MODULES:
+    for name in shipped_judge():
         shipped = members[f"{HANDOUT_FOLDER}/{SELFCHECK_PACKAGE}/{name}"]
         assert shipped == (PACKAGE_DIR / name).read_bytes(), name
 
 
-@pytest.mark.parametrize("name", JUDGE_MODULES)
+@pytest.mark.parametrize("name", shipped_judge())
 def test_the_judge_imports_only_numpy_and_the_standard_library(name: str) -> None:
     tree = ast.parse((PACKAGE_DIR / name).read_text())
+    package = name.split("/")[:-1]  # the shipped package this file belongs to
     imported = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             imported |= {alias.name.split(".")[0] for alias in node.names}
         elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                assert node.module in JUDGE_MODULE_NAMES, node.module
+            if node.level:  # relative: only to another shipped module
+                base = package[: len(package) - node.level + 1]
+                module = ".".join([*base, *(node.module or "").split(".")]).strip(".")
+                targets = (
+                    [module]
+                    if node.module
+                    else [f"{module}.{alias.name}" for alias in node.names]
+                )
+                assert all(t in SHIPPED_MODULES for t in targets), targets
             elif node.module:
                 imported.add(node.module.split(".")[0])
     assert imported <= {"numpy", "__future__"} | set(sys.stdlib_module_names), imported

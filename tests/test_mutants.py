@@ -18,11 +18,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from autograder import judge
-from autograder.casebook import Case, load_cases
-from autograder.catalogue import VARIANTS
-from autograder.judge import RAISED_PATTERNS
-from autograder.mutants import (
+from autograder.cases.casebook import Case, load_cases
+from autograder.deliver.package import otter_sources
+from autograder.diagnose.catalogue import VARIANTS
+from autograder.judge import verdict as judge
+from autograder.judge.verdict import RAISED_PATTERNS
+from autograder.pipeline.mutants import (
     CATALOGUE_DIR,
     Entry,
     Row,
@@ -30,7 +31,6 @@ from autograder.mutants import (
     load_catalogue,
     matrix,
 )
-from autograder.package import otter_sources
 from tests.conftest import TEST_LIMITS
 from tests.test_handout import handout, handout_folder, numpy_home, self_check
 

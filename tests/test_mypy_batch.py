@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from autograder.config import Limits
-from autograder.static import (
+from autograder.static.mypy_run import (
     MYPY_LOCK_NAME,
     BlackRun,
     MypyRun,

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from autograder import judge
 from autograder.config import FIXTURES_DIR, PACKAGE_DIR
-from autograder.package import JUDGE_MODULES, OTTER_PACKAGE
-from autograder.package import main as build
-from autograder.rubric import load_rubric
+from autograder.deliver.package import OTTER_PACKAGE, shipped_judge
+from autograder.deliver.package import main as build
+from autograder.judge import verdict as judge
+from autograder.score.rubric import load_rubric
 from tests.conftest import CRAFTED, EXAMPLES, GradedBatch
 
 # Every bundled example, and the crafted file that replaces numpy's comparisons.
@@ -125,7 +125,7 @@ def test_hidden_cells_accept_values_within_half_width_and_reject_beyond() -> Non
 def test_export_ships_the_graders_very_judge(otter_zip: Path) -> None:
     with zipfile.ZipFile(otter_zip) as archive:
         names = archive.namelist()
-        for name in JUDGE_MODULES:
+        for name in shipped_judge():
             shipped = next(n for n in names if n.endswith(f"{OTTER_PACKAGE}/{name}"))
             assert archive.read(shipped) == (PACKAGE_DIR / name).read_bytes(), name
 

@@ -14,13 +14,18 @@ from pathlib import Path
 
 import pytest
 
-from autograder import preflight, sandbox
-from autograder.batch import grade_folder
 from autograder.config import KIT_ROOT
-from autograder.preflight import EnvironmentFault
-from autograder.reachability import closed_folder, uid_mode_obstacle
-from autograder.remote import Failed, StudentModule
-from autograder.sandbox import Confinement, SandboxUnavailable, detect_confinement
+from autograder.confine import process as sandbox
+from autograder.confine.process import (
+    Confinement,
+    SandboxUnavailable,
+    detect_confinement,
+)
+from autograder.confine.reachability import closed_folder, uid_mode_obstacle
+from autograder.confine.remote import Failed, StudentModule
+from autograder.pipeline import preflight
+from autograder.pipeline.batch import grade_folder
+from autograder.pipeline.preflight import EnvironmentFault
 from tests.conftest import EXAMPLES, TEST_LIMITS, UID_MODE_OBSTACLE, needs_uid_mode
 
 IS_ROOT = os.geteuid() == 0

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from autograder.batch import failed_row
-from autograder.discover import Submission, safe_id
-from autograder.gradebook import merge, new_rows, write_gradebook
-from autograder.roster import Person
-from autograder.rubric import load_rubric
+from autograder.intake.discover import Submission, safe_id
+from autograder.intake.roster import Person
+from autograder.pipeline.batch import failed_row
+from autograder.report.gradebook import merge, new_rows, write_gradebook
+from autograder.score.rubric import load_rubric
 
 
 @pytest.mark.parametrize(

@@ -24,16 +24,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder.channel import (
+from autograder.config import KIT_ROOT, SOLUTION_DIR, Limits
+from autograder.confine.channel import (
     ArrayMeta,
     ProtocolViolation,
     parse_meta,
     read_arrays,
     read_header,
 )
-from autograder.config import KIT_ROOT, SOLUTION_DIR, Limits
-from autograder.remote import Failed, Returned, StudentModule
-from autograder.sandbox import (
+from autograder.confine.process import (
     JAIL_WORKDIR,
     SCRUBBED_ENV,
     ConfinedProcess,
@@ -42,6 +41,7 @@ from autograder.sandbox import (
     processes_of,
     python_binds,
 )
+from autograder.confine.remote import Failed, Returned, StudentModule
 from tests.conftest import needs_uid_mode
 
 LIMITS = replace(Limits().scaled(3.0), memory_bytes=768 << 20)
@@ -57,7 +57,7 @@ def _module(source: str, confinement: Confinement | None = None) -> StudentModul
         original = module._start
 
         def start() -> None:
-            import autograder.sandbox as sandbox
+            import autograder.confine.process as sandbox
 
             saved = sandbox.detect_confinement
             sandbox.detect_confinement = lambda: confinement  # type: ignore[assignment]
@@ -242,7 +242,7 @@ def test_children_die_when_the_grader_is_killed(tmp_path: Path, marker: str) -> 
             sys.executable,
             "-c",
             "import sys, time, numpy as np\n"
-            "from autograder.remote import StudentModule\n"
+            "from autograder.confine.remote import StudentModule\n"
             "from autograder.config import Limits\n"
             "m = StudentModule(open(sys.argv[1], 'rb').read(), Limits())\n"
             "x = np.ones((2, 3, 4)); w = np.eye(4)\n"
@@ -395,9 +395,9 @@ def test_an_ordinary_user_gets_the_jail_through_user_namespaces(
             import json, os, sys
             sys.path.insert(0, {str(tmp_path)!r})
             import numpy as np
-            from autograder.remote import StudentModule
+            from autograder.confine.remote import StudentModule
             from autograder.config import Limits
-            from autograder.sandbox import detect_confinement
+            from autograder.confine.process import detect_confinement
             source = (
                 "import os\\n"
                 "print('SEES', os.path.exists({str(SOLUTION_DIR)!r}), os.getuid())\\n"
@@ -456,7 +456,7 @@ def test_confined_process_survives_a_constructor_failure_without_leaks() -> None
 def test_a_root_grader_refuses_to_run_student_code_unconfined(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import autograder.sandbox as sandbox
+    import autograder.confine.process as sandbox
 
     monkeypatch.setattr(sandbox, "_probe", lambda confinement: "refused for the test")
     monkeypatch.delenv("MHSA_ALLOW_UNCONFINED", raising=False)

@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from autograder.batch import static_reports
-from autograder.casebook import load_cases
+from autograder.cases.casebook import load_cases
 from autograder.config import KIT_ROOT, Limits
-from autograder.discover import Submission
-from autograder.grading import grade
-from autograder.rubric import load_rubric
-from autograder.static import (
+from autograder.intake.discover import Submission
+from autograder.pipeline.batch import static_reports
+from autograder.pipeline.grading import grade
+from autograder.score.rubric import load_rubric
+from autograder.static.mypy_run import (
     BlackRun,
     MypyRun,
     read_submission,
@@ -110,8 +110,8 @@ def test_black_never_runs_in_the_graders_own_process() -> None:
             sys.executable,
             "-c",
             "import sys\n"
-            "from autograder.batch import static_reports\n"
-            "from autograder.discover import Submission\n"
+            "from autograder.pipeline.batch import static_reports\n"
+            "from autograder.intake.discover import Submission\n"
             f"r = static_reports([Submission('a', 'a.py', {CORRECT!r})])['a']\n"
             "print(r.black_clean, 'black' in sys.modules)\n",
         ],

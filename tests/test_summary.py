@@ -16,12 +16,11 @@ from pathlib import Path
 import pytest
 from matplotlib.image import imread
 
-from autograder import summary as summary_module
-from autograder.batch import grade_folder
-from autograder.discover import discover
-from autograder.feedback import points
-from autograder.rubric import load_rubric
-from autograder.summary import (
+from autograder.intake.discover import discover
+from autograder.pipeline.batch import grade_folder
+from autograder.report import summary as summary_module
+from autograder.report.feedback import points
+from autograder.report.summary import (
     FIGURE_DPI,
     FIGURE_INCHES,
     ITEMS_PNG,
@@ -31,6 +30,7 @@ from autograder.summary import (
     symptom,
     write_class_reports,
 )
+from autograder.score.rubric import load_rubric
 from tests.conftest import EXAMPLES, TEST_LIMITS, GradedBatch
 
 RUBRIC = load_rubric()

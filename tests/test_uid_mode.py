@@ -28,8 +28,13 @@ import numpy as np
 import pytest
 
 from autograder.config import KIT_ROOT, Limits
-from autograder.remote import Failed, Raised, StudentModule
-from autograder.sandbox import Confinement, exposed_assignments, protect, uids_of
+from autograder.confine.process import (
+    Confinement,
+    exposed_assignments,
+    protect,
+    uids_of,
+)
+from autograder.confine.remote import Failed, Raised, StudentModule
 from tests.conftest import needs_uid_mode
 
 LIMITS = replace(Limits().scaled(3.0), memory_bytes=768 << 20)
@@ -50,7 +55,7 @@ pytestmark = [
 @pytest.fixture
 def uid_mode(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Children of this test run in uid mode, whatever the machine grants."""
-    import autograder.sandbox as sandbox
+    import autograder.confine.process as sandbox
 
     monkeypatch.setattr(sandbox, "detect_confinement", lambda: UID_MODE)
     yield
@@ -83,7 +88,7 @@ def _ipc_of(uid: int) -> list[str]:
 WATCH_SETUP = """
 import os, stat, sys, tempfile
 from pathlib import Path
-from autograder import sandbox
+from autograder.confine import process as sandbox
 from autograder.config import Limits
 
 def open_to_others():
@@ -331,7 +336,7 @@ def test_values_set_on_a_command_line_are_named_for_staff() -> None:
             "sh",
             "-c",
             f'{sys.executable} -c "$0"; :',
-            "from autograder.sandbox import exposed_assignments as e; print(e())",
+            "from autograder.confine.process import exposed_assignments as e; print(e())",
             f"TOKEN={secret}",
         ],
         cwd=KIT_ROOT,

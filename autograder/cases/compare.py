@@ -8,8 +8,8 @@ the expected values of hidden cases (in the casebook) and the catalogue's replay
 
 from __future__ import annotations
 
-from autograder.diagnose import reference
-from autograder.judge import Case, Outcome, Verdict, verdict
+from autograder.diagnose.references import reference
+from autograder.judge.verdict import Case, Outcome, Verdict, verdict
 
 
 def judge(case: Case, outcome: Outcome, source: str = "") -> Verdict:

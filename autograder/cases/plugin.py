@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from autograder.judge import Case, Verdict
-from autograder.remote import StudentModule
-from autograder.static import StaticReport
+from autograder.confine.remote import StudentModule
+from autograder.judge.verdict import Case, Verdict
+from autograder.static.mypy_run import StaticReport
 
 
 class CaseFailed(Exception):

@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from autograder.judge import OWN_CLASS
-from autograder.untrusted import safe_text
+from autograder.confine.untrusted import safe_text
+from autograder.judge.verdict import OWN_CLASS
 
 ACCEPTED_DTYPES = frozenset({"float64", "float32"})
 FloatArray = npt.NDArray[np.floating[Any]]

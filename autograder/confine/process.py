@@ -61,15 +61,15 @@ from autograder.config import (
     SOLUTION_DIR,
     Limits,
 )
-from autograder.reachability import uid_mode_obstacle
-from autograder.untrusted import safe_text
+from autograder.confine.reachability import uid_mode_obstacle
+from autograder.confine.untrusted import safe_text
 
 # Sandbox uids: SANDBOX_UID_BASE + (grader pid << UID_BITS) + a counter, so every submission
 # of every grader process on the machine gets its own uid, owned by nobody.
 SANDBOX_UID_BASE = 1 << 31
 UID_BITS = 8  # submissions one grader process grades before its uids come round again
 PID_LIMIT = 1 << 22  # Linux's largest pid_max: the uids stay below 2**31 + 2**30
-SWEEPER_SOURCE = PACKAGE_DIR / "sweeper.py"
+SWEEPER_SOURCE = PACKAGE_DIR / "confine" / "sweeper.py"
 SWEPT_FOLDERS = (
     "/tmp",
     "/var/tmp",

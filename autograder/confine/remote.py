@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from autograder.channel import (
+from autograder.config import FUNCTION_ALIASES, RETURN_COUNTS, Limits
+from autograder.confine.channel import (
     ChannelClosed,
     ChannelTimeout,
     FloatArray,
@@ -34,8 +35,9 @@ from autograder.channel import (
     read_header,
     write_frame,
 )
-from autograder.config import FUNCTION_ALIASES, RETURN_COUNTS, Limits
-from autograder.judge import (
+from autograder.confine.process import ConfinedProcess, new_sandbox_uid
+from autograder.contract.source_text import LINE_BREAK
+from autograder.judge.verdict import (
     Argument,
     Failed,
     Outcome,
@@ -45,8 +47,6 @@ from autograder.judge import (
     import_failure,
     missing_function,
 )
-from autograder.sandbox import ConfinedProcess, new_sandbox_uid
-from autograder.source_text import LINE_BREAK
 
 # The outcome types and their words live in the judge (shipped to students too).
 __all__ = [

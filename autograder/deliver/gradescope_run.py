@@ -28,17 +28,17 @@ import time
 import traceback
 from pathlib import Path
 
-from autograder.batch import checked_statically, grade_one
-from autograder.casebook import load_cases
+from autograder.cases.casebook import load_cases
 from autograder.config import KIT_ROOT, RUBRIC_FILE, Limits, default_limits
-from autograder.discover import Submission, student_submission
-from autograder.gradescope import write_results
-from autograder.grading import GradeResult
-from autograder.manifest import Entry
-from autograder.preflight import EnvironmentFault
-from autograder.roster import run_metadata
-from autograder.rubric import load_rubric
-from autograder.sandbox import detect_confinement, protect
+from autograder.confine.process import detect_confinement, protect
+from autograder.intake.discover import Submission, student_submission
+from autograder.intake.manifest import Entry
+from autograder.intake.roster import run_metadata
+from autograder.pipeline.batch import checked_statically, grade_one
+from autograder.pipeline.grading import GradeResult
+from autograder.pipeline.preflight import EnvironmentFault
+from autograder.report.results_json import write_results
+from autograder.score.rubric import load_rubric
 
 DEFAULT_ROOT = Path("/autograder")
 SUBMISSION_ID = "submission"
@@ -201,8 +201,8 @@ def warm(limits: Limits) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m autograder.gradescope_run [--warm]`` from the kit's source folder."""
-    parser = argparse.ArgumentParser(prog="python -m autograder.gradescope_run")
+    """``python -m autograder.deliver.gradescope_run [--warm]`` from the kit's source folder."""
+    parser = argparse.ArgumentParser(prog="python -m autograder.deliver.gradescope_run")
     parser.add_argument(
         "--warm", action="store_true", help="setup.sh: fill caches, check confinement"
     )

@@ -15,9 +15,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from autograder.casebook import load_cases
-from autograder.diagnose import reference
-from autograder.judge import Case, ShippedReference, reference_to_json
+from autograder.cases.casebook import load_cases
+from autograder.diagnose.references import reference
+from autograder.judge.verdict import Case, ShippedReference, reference_to_json
 
 
 def shipped(case: Case) -> ShippedReference:

@@ -1,5 +1,5 @@
 """Build the kit's deliveries: the Gradescope autograder, the student handout and the Otter
-export. ``python -m autograder.package {autograder,handout,otter} [--out ZIP]``, which
+export. ``python -m autograder.deliver.package {autograder,handout,otter} [--out ZIP]``, which
 ``make autograder``, ``make handout`` and ``make otter`` call.
 
 Each builder lists what goes in, from the checkout; nothing else is picked up. The kit's own
@@ -24,8 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from autograder import judge
-from autograder.casebook import load_cases
+from autograder.cases.casebook import load_cases
 from autograder.config import (
     FIXTURES_DIR,
     FUNCTION_ALIASES,
@@ -34,27 +33,38 @@ from autograder.config import (
     PACKAGE_DIR,
     RUBRIC_FILE,
 )
-from autograder.diagnose import reference
-from autograder.hints import hints_json
-from autograder.rubric import RubricItem, load_rubric
+from autograder.deliver.hints import hints_json
+from autograder.diagnose.references import reference
+from autograder.judge import verdict as judge
+from autograder.score.rubric import RubricItem, load_rubric
 
 DIST_DIR = KIT_ROOT / "dist"
-GRADESCOPE_DIR = KIT_ROOT / "gradescope"
+GRADESCOPE_DIR = PACKAGE_DIR / "deliver" / "gradescope"
 STUDENT_DIR = KIT_ROOT / "student"
-OTTER_DIR = KIT_ROOT / "otter"
+OTTER_DIR = PACKAGE_DIR / "deliver" / "otter"
 PYPROJECT = KIT_ROOT / "pyproject.toml"
 HANDOUT_FOLDER = "mhsa-assignment"
 SELFCHECK_PACKAGE = "selfcheck"
 OTTER_PACKAGE = "mhsa_otter"
-# The one judge and the module it reads source with: shipped byte for byte (never copied
-# by hand) beside check.py and inside the Otter package.
-JUDGE_MODULES = ("judge.py", "source_text.py")
+# The one judge and what it reads (``contract``: the functions, a call's outcomes, source
+# text): shipped byte for byte (never copied by hand), as the same tree of packages, beside
+# check.py and inside the Otter package.
+SHIPPED_PACKAGES = ("contract", "judge")
 OTTER_PINS = ("numpy", "mypy", "black")  # what the Otter checks import or run
 OTTER_PYTHON = "3.10"
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 SKIPPED_PARTS = ("__pycache__", ".mypy_cache", ".pytest_cache", ".cache")
 
 Member = tuple[str, bytes, int]  # path inside the zip, content, permission bits
+
+
+def shipped_judge() -> list[str]:
+    """The judge's files as shipped, relative to the engine's folder (``judge/verdict.py``)."""
+    return sorted(
+        path.relative_to(PACKAGE_DIR).as_posix()
+        for package in SHIPPED_PACKAGES
+        for path in (PACKAGE_DIR / package).glob("*.py")
+    )
 
 
 def write_zip(out: Path, members: list[Member]) -> Path:
@@ -104,7 +114,8 @@ def autograder_members() -> list[Member]:
 
 def handout_members() -> list[Member]:
     """The student's zip: skeleton, README, self-check with the grader's judge, public
-    fixtures, rubric, and the public cases' references (``autograder.hints``)."""
+    fixtures, rubric, and the public cases' references (``autograder.deliver.hints``).
+    """
     files = {
         "mhsa.py": STUDENT_DIR / "mhsa.py",
         "README.md": STUDENT_DIR / "README.md",
@@ -113,7 +124,7 @@ def handout_members() -> list[Member]:
         "rubric.json": RUBRIC_FILE,
     }
     files |= {
-        f"{SELFCHECK_PACKAGE}/{name}": PACKAGE_DIR / name for name in JUDGE_MODULES
+        f"{SELFCHECK_PACKAGE}/{name}": PACKAGE_DIR / name for name in shipped_judge()
     }
     members = [_file(f"{HANDOUT_FOLDER}/{name}", path) for name, path in files.items()]
     members.append(
@@ -248,7 +259,8 @@ def otter_sources(folder: Path) -> None:
     package = folder / OTTER_PACKAGE
     package.mkdir()
     shutil.copy(OTTER_DIR / "checks.py", package / "__init__.py")
-    for name in JUDGE_MODULES:
+    for name in shipped_judge():
+        (package / name).parent.mkdir(exist_ok=True)
         shutil.copy(PACKAGE_DIR / name, package / name)
     (package / "cases.json").write_text(json.dumps(cases, separators=(",", ":")))
     (package / "hints.json").write_bytes(hints_json())
@@ -294,7 +306,7 @@ BUILDERS: dict[str, tuple[str, Callable[[Path], Path]]] = {
 
 def main(argv: list[str] | None = None) -> int:
     """Build one delivery and say where it went."""
-    parser = argparse.ArgumentParser(prog="python -m autograder.package")
+    parser = argparse.ArgumentParser(prog="python -m autograder.deliver.package")
     parser.add_argument("delivery", choices=sorted(BUILDERS))
     parser.add_argument("--out", type=Path, help="default: dist/<delivery's zip name>")
     args = parser.parse_args(argv)

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder.judge import (
+from autograder.judge.verdict import (
     ATTENTION,
     EXAMPLE_HEADS,
     EXAMPLE_SHAPE,

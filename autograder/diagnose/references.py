@@ -19,8 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from autograder import judge
-from autograder.catalogue import (
+from autograder.diagnose.catalogue import (
     VARIANTS,
     Mistake,
     Variant,
@@ -29,11 +28,12 @@ from autograder.catalogue import (
     replay,
     split_heads,
 )
-from autograder.judge import MHA, QKV, SDPA, Case, FloatArray, Known
+from autograder.judge import verdict as judge
+from autograder.judge.verdict import MHA, QKV, SDPA, Case, FloatArray, Known
 
 if TYPE_CHECKING:
-    from autograder.plugin import CaseResult
-    from autograder.remote import StudentModule
+    from autograder.cases.plugin import CaseResult
+    from autograder.confine.remote import StudentModule
 
 RIGHT = Mistake()
 

@@ -34,23 +34,27 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from autograder.archives import (
+from autograder.config import FUNCTION_ALIASES
+from autograder.contract.source_text import LineMap, SourceDecodeError, decode_source
+from autograder.intake.archives import (
     ArchiveError,
     Bounds,
     archive_kind,
     archive_stem,
     unpack,
 )
-from autograder.config import FUNCTION_ALIASES
-from autograder.manifest import Entry
-from autograder.notebook import NotebookError, describe_dropped, notebook_to_script
-from autograder.roster import (
+from autograder.intake.manifest import Entry
+from autograder.intake.notebook import (
+    NotebookError,
+    describe_dropped,
+    notebook_to_script,
+)
+from autograder.intake.roster import (
     GRADESCOPE_EXPORT_METADATA,
     Person,
     Submitters,
     export_metadata,
 )
-from autograder.source_text import LineMap, SourceDecodeError, decode_source
 
 PREFERRED_STEM = "mhsa"
 PYTHON_SUFFIX, NOTEBOOK_SUFFIX = ".py", ".ipynb"

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.spreadsheet import write_csv
+from autograder.report.spreadsheet import write_csv
 
 MANIFEST_CSV = "manifest.csv"
 COLUMNS = ["path", "submission", "outcome", "detail"]

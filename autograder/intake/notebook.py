@@ -27,7 +27,7 @@ import re
 import tokenize
 from dataclasses import dataclass
 
-from autograder.source_text import LineMap
+from autograder.contract.source_text import LineMap
 
 CELL_MAGIC = re.compile(r"^\s*%%")
 # A statement IPython rewrites: a magic or shell escape, possibly assigned to names.

@@ -37,7 +37,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from .source_text import line_ref
+from ..contract.source_text import line_ref
 
 FloatArray = npt.NDArray[np.floating[Any]]
 Argument = FloatArray | int | float

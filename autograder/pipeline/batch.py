@@ -13,11 +13,27 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
 
-from autograder.casebook import Case, load_cases
+from autograder.cases.casebook import Case, load_cases
 from autograder.config import FIXTURES_DIR, KIT_ROOT, SOLUTION_DIR, Limits
-from autograder.discover import LOOKED_FOR, Intake, IntakeError, Submission, discover
-from autograder.grade_record import read_record, write_record
-from autograder.gradebook import (
+from autograder.confine.process import detect_confinement, exposed_assignments, protect
+from autograder.contract.source_text import reading
+from autograder.intake.discover import (
+    LOOKED_FOR,
+    Intake,
+    IntakeError,
+    Submission,
+    discover,
+)
+from autograder.intake.manifest import MANIFEST_CSV, write_manifest
+from autograder.pipeline.grading import GradeResult, grade
+from autograder.pipeline.preflight import (
+    EnvironmentFault,
+    assume_typed,
+    fault,
+    known_good,
+)
+from autograder.report.grade_record import read_record, write_record
+from autograder.report.gradebook import (
     GRADEBOOK_CSV,
     Gradebook,
     graded_now,
@@ -27,16 +43,11 @@ from autograder.gradebook import (
     write_gradebook,
     write_imports,
 )
-from autograder.grading import GradeResult, grade
-from autograder.manifest import MANIFEST_CSV, write_manifest
-from autograder.preflight import EnvironmentFault, assume_typed, fault, known_good
-from autograder.report import clear_out, terminal_table, write_submission
-from autograder.rubric import Rubric, load_rubric
-from autograder.sandbox import detect_confinement, exposed_assignments, protect
-from autograder.scoring import score_items
-from autograder.source_text import reading
-from autograder.static import BlackRun, MypyRun, StaticReport, read_submission
-from autograder.summary import write_class_reports
+from autograder.report.out_folder import clear_out, terminal_table, write_submission
+from autograder.report.summary import write_class_reports
+from autograder.score.rubric import Rubric, load_rubric
+from autograder.score.scoring import score_items
+from autograder.static.mypy_run import BlackRun, MypyRun, StaticReport, read_submission
 
 MYPY_CACHE = KIT_ROOT / ".cache" / "mypy"
 # The Makefile's own variables: paths and counts, nothing to keep secret.

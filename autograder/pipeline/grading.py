@@ -10,14 +10,14 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from autograder.casebook import Case
+from autograder.cases.casebook import Case
+from autograder.cases.plugin import CaseResult, GradingPlugin
 from autograder.config import CASES_DIR, Limits
-from autograder.diagnose import localise, review
-from autograder.plugin import CaseResult, GradingPlugin
-from autograder.remote import Failed, StudentModule, import_failure_outcome
-from autograder.rubric import Rubric
-from autograder.scoring import ItemScore, score_items
-from autograder.static import StaticReport
+from autograder.confine.remote import Failed, StudentModule, import_failure_outcome
+from autograder.diagnose.references import localise, review
+from autograder.score.rubric import Rubric
+from autograder.score.scoring import ItemScore, score_items
+from autograder.static.mypy_run import StaticReport
 
 LEAN_DISABLED = (
     "unraisableexception",

@@ -3,7 +3,7 @@
 ``tests/mutants/`` holds one small submission per misconception (a mutant of a correct
 file) and ``tests/mutants/CATALOGUE.json`` says, for each, the rubric items it must lose and
 a phrase its diagnosis must contain; ``tests/mutants/correct/`` holds correct submissions in
-other styles, which must keep every point. ``python -m autograder.mutants`` (``make
+other styles, which must keep every point. ``python -m autograder.pipeline.mutants`` (``make
 mutants``) grades all of them in one batch and prints mutant x rubric item: killed or not,
 and whether the diagnosis matched. It exits non-zero when the catalogue's promises fail.
 """
@@ -19,9 +19,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.batch import grade_folder
 from autograder.config import KIT_ROOT, Limits, default_limits
-from autograder.grading import GradeResult
+from autograder.pipeline.batch import grade_folder
+from autograder.pipeline.grading import GradeResult
 
 CATALOGUE_DIR = KIT_ROOT / "tests" / "mutants"
 CORRECT_PREFIX = "correct-"
@@ -176,7 +176,7 @@ def matrix(rows: Sequence[Row]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``make mutants``: grade the catalogue, print the matrix, fail on a broken promise."""
-    parser = argparse.ArgumentParser(prog="python -m autograder.mutants")
+    parser = argparse.ArgumentParser(prog="python -m autograder.pipeline.mutants")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument(
         "--keep", type=Path, help="grade into this folder and keep the reports"

@@ -17,11 +17,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 from autograder.config import PACKAGE_DIR
-from autograder.discover import Submission
-from autograder.grading import GradeResult
-from autograder.static import StaticReport
+from autograder.intake.discover import Submission
+from autograder.pipeline.grading import GradeResult
+from autograder.static.mypy_run import StaticReport
 
-KNOWN_GOOD_FILE = PACKAGE_DIR / "known_good.py"
+KNOWN_GOOD_FILE = PACKAGE_DIR / "pipeline" / "known_good.py"
 KNOWN_GOOD_ID = "_known_good"  # ids of students never start with "_" (discover.safe_id)
 SHOWN_OUTPUT = 600  # characters of the known-good child's output quoted for staff
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from autograder.grading import GradeResult
-from autograder.plugin import CaseResult
-from autograder.scoring import ItemScore
+from autograder.cases.plugin import CaseResult
+from autograder.pipeline.grading import GradeResult
+from autograder.score.scoring import ItemScore
 
 MAX_DETAILS = 3  # public checks detailed per cause
 STATIC_ITEMS = frozenset({"typing", "formatting"})

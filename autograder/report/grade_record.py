@@ -15,12 +15,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from autograder.discover import Submission
-from autograder.grading import GradeResult
-from autograder.judge import Raised, Verdict
-from autograder.plugin import CaseResult
-from autograder.roster import Person
-from autograder.scoring import ItemScore
+from autograder.cases.plugin import CaseResult
+from autograder.intake.discover import Submission
+from autograder.intake.roster import Person
+from autograder.judge.verdict import Raised, Verdict
+from autograder.pipeline.grading import GradeResult
+from autograder.score.scoring import ItemScore
 
 RECORD = "grade.json"
 VERSION = 1

@@ -33,11 +33,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from autograder.discover import Submission
-from autograder.feedback import points
-from autograder.grading import GradeResult
-from autograder.rubric import Rubric
-from autograder.spreadsheet import write_csv
+from autograder.intake.discover import Submission
+from autograder.pipeline.grading import GradeResult
+from autograder.report.feedback import points
+from autograder.report.spreadsheet import write_csv
+from autograder.score.rubric import Rubric
 
 GRADEBOOK_CSV = "gradebook.csv"
 CANVAS_CSV = "canvas-import.csv"

@@ -9,13 +9,13 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-from autograder.discover import Submission
-from autograder.feedback import feedback_markdown, points
-from autograder.gradebook import CANVAS_CSV, GRADEBOOK_CSV, GRADESCOPE_CSV
-from autograder.gradescope import write_results
-from autograder.grading import GradeResult
-from autograder.manifest import MANIFEST_CSV
-from autograder.summary import ITEMS_PNG, SCORES_PNG, SIMILARITY_CSV, SUMMARY_MD
+from autograder.intake.discover import Submission
+from autograder.intake.manifest import MANIFEST_CSV
+from autograder.pipeline.grading import GradeResult
+from autograder.report.feedback import feedback_markdown, points
+from autograder.report.gradebook import CANVAS_CSV, GRADEBOOK_CSV, GRADESCOPE_CSV
+from autograder.report.results_json import write_results
+from autograder.report.summary import ITEMS_PNG, SCORES_PNG, SIMILARITY_CSV, SUMMARY_MD
 
 BATCH_FILES = (
     GRADEBOOK_CSV,

@@ -15,8 +15,8 @@ from typing import Any
 
 import jsonschema
 
-from autograder.feedback import item_output, summary_output
-from autograder.grading import GradeResult
+from autograder.pipeline.grading import GradeResult
+from autograder.report.feedback import item_output, summary_output
 
 SCHEMA_FILE = Path(__file__).with_name("gradescope_schema.json")
 

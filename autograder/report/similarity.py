@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.config import KIT_ROOT
-from autograder.spreadsheet import write_csv as write_rows
+from autograder.report.spreadsheet import write_csv as write_rows
 
 SKELETON = KIT_ROOT / "student" / "mhsa.py"
 

@@ -7,7 +7,7 @@ Writes into OUT, after every per-submission report is written:
   pairs of submissions whose code is suspiciously alike;
 - ``summary-scores.png`` (histogram of scores) and ``summary-items.png`` (item pass rates),
   drawn with matplotlib's Agg canvas (imported only here, so grading start-up stays lean);
-- ``similarity.csv`` (see ``autograder.similarity``);
+- ``similarity.csv`` (see ``autograder.report.similarity``);
 
 and returns a short digest of the same numbers for the terminal.
 
@@ -27,12 +27,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.discover import Submission
-from autograder.feedback import points
-from autograder.grading import GradeResult
-from autograder.manifest import MANIFEST_CSV, Entry
-from autograder.rubric import Rubric
-from autograder.similarity import (
+from autograder.intake.discover import Submission
+from autograder.intake.manifest import MANIFEST_CSV, Entry
+from autograder.pipeline.grading import GradeResult
+from autograder.report.feedback import points
+from autograder.report.similarity import (
     CONTAINED,
     CONTAINED_MIN_SHARED,
     THRESHOLD,
@@ -41,6 +40,7 @@ from autograder.similarity import (
     read_skeleton,
     write_csv,
 )
+from autograder.score.rubric import Rubric
 
 SUMMARY_MD = "summary.md"
 SCORES_PNG = "summary-scores.png"

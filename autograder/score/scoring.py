@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from autograder.plugin import CaseResult
-from autograder.rubric import KNOWN_ITEMS, Rubric
+from autograder.cases.plugin import CaseResult
+from autograder.score.rubric import KNOWN_ITEMS, Rubric
 
 # Every item that runs the student's functions (typing and formatting only read the file).
 CORRECTNESS_ITEMS = frozenset(KNOWN_ITEMS) - {"typing", "formatting"}

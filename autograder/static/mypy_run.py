@@ -33,16 +33,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from autograder.channel import (
+from autograder.config import FUNCTION_ALIASES, MYPY_CONFIG, PACKAGE_DIR, Limits
+from autograder.confine.channel import (
     ChannelClosed,
     ChannelTimeout,
     ProtocolViolation,
     read_header,
     write_frame,
 )
-from autograder.config import FUNCTION_ALIASES, MYPY_CONFIG, PACKAGE_DIR, Limits
-from autograder.source_text import SourceDecodeError, decode_source, line_ref
-from autograder.untrusted import safe_text
+from autograder.confine.untrusted import safe_text
+from autograder.contract.source_text import SourceDecodeError, decode_source, line_ref
 
 MAX_SOURCE_BYTES = 512 << 10
 MYPY_LOCK_NAME = "grader.lock"  # in the cache folder: one mypy at a time uses it
@@ -69,7 +69,7 @@ MYPY_DONE = re.compile(r"^LOG: +Build finished ")
 DONE_MARKER = (
     "\nreveal_type(0)  # the grader's: mypy notes this when the file is checked\n"
 )
-BLACK_WORKER = PACKAGE_DIR / "black_worker.py"
+BLACK_WORKER = PACKAGE_DIR / "static" / "black_worker.py"
 TOOL_START_SECONDS = (
     60.0  # for a tool to start (imports, a cold cache), before any file
 )

@@ -33,5 +33,5 @@ chmod 0755 "$ROOT"
 chmod -R go-rwx "$SOURCE"
 
 cd "$SOURCE"
-"$VENV/bin/python" -m autograder.gradescope_run --warm
+"$VENV/bin/python" -m autograder.deliver.gradescope_run --warm
 echo "setup.sh: ready ($("$VENV/bin/python" --version), venv $VENV)"

@@ -1,0 +1,1 @@
+"""Find submissions: folders, archives, notebooks, Gradescope exports and their metadata."""

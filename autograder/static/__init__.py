@@ -1,0 +1,1 @@
+"""Checks that read a submission without running it: parse, names, annotations, black, mypy."""
