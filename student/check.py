@@ -34,15 +34,15 @@ from typing import TYPE_CHECKING, Any
 HERE = Path(__file__).resolve().parent
 if TYPE_CHECKING:
     from autograder.contract import source_text
-    from autograder.judge import verdict as judge
+    from autograder.judge import api as judge
 elif (HERE / "selfcheck").is_dir():  # the handout: the grader's judge, beside this file
     sys.path.insert(0, str(HERE))
     from selfcheck.contract import source_text
-    from selfcheck.judge import verdict as judge
+    from selfcheck.judge import api as judge
 else:  # the kit's checkout: the grader's package itself
     sys.path.insert(0, str(HERE.parent))
     from autograder.contract import source_text
-    from autograder.judge import verdict as judge
+    from autograder.judge import api as judge
 
 CALL_SECONDS = 10  # the grader's limit per call
 # What each kind of check promises, for the check's title.
@@ -86,12 +86,13 @@ class Loaded:
     text: str
 
 
-def find_data(name: str) -> Path:
-    """The handout's copy next to this file, else the kit's copy (check.py in the repo)."""
+def find_data(name: str, in_kit: str = "") -> Path:
+    """The handout's copy next to this file, else the kit's copy (check.py in the repo),
+    at ``in_kit`` inside ``autograder/`` when it lives elsewhere there."""
     local = HERE / name
     if local.exists():
         return local
-    kit = HERE.parent / "autograder" / name
+    kit = HERE.parent / "autograder" / (in_kit or name)
     return kit if kit.exists() else local
 
 
@@ -412,7 +413,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--fixtures", type=Path, default=find_data("fixtures/public.json")
     )
-    parser.add_argument("--rubric", type=Path, default=find_data("rubric.json"))
+    parser.add_argument(
+        "--rubric", type=Path, default=find_data("rubric.json", "score/rubric.json")
+    )
     parser.add_argument(
         "--hints",
         type=Path,

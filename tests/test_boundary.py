@@ -25,21 +25,18 @@ import pytest
 import autograder.pipeline.batch as batch
 from autograder.cases.casebook import Case, load_cases
 from autograder.config import KIT_ROOT, Limits
-from autograder.confine.channel import FloatArray, ProtocolViolation, read_header
+from autograder.confine.channel import ProtocolViolation, read_header
 from autograder.confine.remote import (
     OWN_EXCEPTION,
-    Argument,
-    Failed,
-    Raised,
-    Returned,
     StudentModule,
     _raised,
     describe_exit,
-    describe_raised,
 )
 from autograder.confine.untrusted import is_safe, safe_text
+from autograder.contract.functions import Argument, FloatArray
+from autograder.contract.outcomes import Failed, Raised, Returned
+from autograder.contract.words import OWN_CLASS, describe_raised
 from autograder.intake.discover import Submission
-from autograder.judge.verdict import OWN_CLASS
 from autograder.pipeline.batch import grade_folder
 from autograder.pipeline.grading import GradeResult, grade
 from autograder.report.gradebook import merge, new_rows, write_gradebook

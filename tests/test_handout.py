@@ -15,6 +15,7 @@ import numpy
 import pytest
 
 from autograder.config import FIXTURES_DIR, KIT_ROOT, PACKAGE_DIR, RUBRIC_FILE
+from autograder.contract.words import unavailable_module
 from autograder.deliver.package import (
     HANDOUT_FOLDER,
     OTTER_DIR,
@@ -23,7 +24,6 @@ from autograder.deliver.package import (
     shipped_judge,
 )
 from autograder.deliver.package import main as build
-from autograder.judge.verdict import unavailable_module
 from tests.conftest import EXAMPLES, REFERENCE
 
 CATALOGUE = KIT_ROOT / "tests" / "mutants"
@@ -41,8 +41,21 @@ STUDENT_FILES = {
     "rubric.json",
     "selfcheck/__init__.py",
     "selfcheck/contract/__init__.py",
+    "selfcheck/contract/functions.py",
+    "selfcheck/contract/outcomes.py",
     "selfcheck/contract/source_text.py",
+    "selfcheck/contract/words.py",
     "selfcheck/judge/__init__.py",
+    "selfcheck/judge/api.py",
+    "selfcheck/judge/case.py",
+    "selfcheck/judge/causes.py",
+    "selfcheck/judge/compare.py",
+    "selfcheck/judge/describe.py",
+    "selfcheck/judge/digests.py",
+    "selfcheck/judge/in_process.py",
+    "selfcheck/judge/localise.py",
+    "selfcheck/judge/references.py",
+    "selfcheck/judge/review.py",
     "selfcheck/judge/verdict.py",
 }
 # Runs check.py with nothing importable but the standard library and numpy (-S: no site).

@@ -21,8 +21,8 @@ import pytest
 from autograder.cases.casebook import Case, load_cases
 from autograder.deliver.package import otter_sources
 from autograder.diagnose.catalogue import VARIANTS
-from autograder.judge import verdict as judge
-from autograder.judge.verdict import RAISED_PATTERNS
+from autograder.judge import causes
+from autograder.judge.causes import RAISED_PATTERNS
 from autograder.pipeline.mutants import (
     CATALOGUE_DIR,
     Entry,
@@ -155,7 +155,7 @@ def fixed_explanations() -> list[str]:
     texts = [v.explanation for v in VARIANTS] + [p[4] for p in RAISED_PATTERNS]
     texts += [
         value
-        for name, value in vars(judge).items()
+        for name, value in vars(causes).items()
         if name.isupper() and isinstance(value, str) and len(value) > 40
     ]
     return sorted(texts, key=len, reverse=True)

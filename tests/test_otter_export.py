@@ -18,7 +18,8 @@ import pytest
 from autograder.config import FIXTURES_DIR, PACKAGE_DIR
 from autograder.deliver.package import OTTER_PACKAGE, shipped_judge
 from autograder.deliver.package import main as build
-from autograder.judge import verdict as judge
+from autograder.judge.compare import TOLERANCES
+from autograder.judge.digests import cell_digest, centring_offsets
 from autograder.score.rubric import load_rubric
 from tests.conftest import CRAFTED, EXAMPLES, GradedBatch
 
@@ -109,16 +110,16 @@ def test_export_ships_hidden_inputs_but_no_hidden_expected_values(
 def test_hidden_cells_accept_values_within_half_width_and_reject_beyond() -> None:
     expected = [0.123456789, -3.5, 1234.5678, 0.0, 7e-9]
     width = 2 * (1e-8 + 1e-5 * max(abs(v) for v in expected))
-    offsets = judge.centring_offsets(expected, width)
-    digest = judge.cell_digest(expected, offsets, width, "salt")
+    offsets = centring_offsets(expected, width)
+    digest = cell_digest(expected, offsets, width, "salt")
     for shift in (0.49, -0.49, 0.1):
         near = [v + shift * width for v in expected]
-        assert judge.cell_digest(near, offsets, width, "salt") == digest
+        assert cell_digest(near, offsets, width, "salt") == digest
     for index in range(len(expected)):
         far = list(expected)
         far[index] += 0.51 * width
-        assert judge.cell_digest(far, offsets, width, "salt") != digest
-    assert judge.cell_digest(expected, offsets, width, "other") != digest
+        assert cell_digest(far, offsets, width, "salt") != digest
+    assert cell_digest(expected, offsets, width, "other") != digest
     assert all(abs(o) <= width / 2 for o in offsets)
 
 
@@ -136,7 +137,7 @@ def test_hidden_cells_exist_for_float64_and_float32(members: dict[str, str]) -> 
     assert hidden
     for case in hidden:
         for cells in case["expected"]["cells"]:
-            assert set(cells["by_dtype"]) == set(judge.TOLERANCES)
+            assert set(cells["by_dtype"]) == set(TOLERANCES)
             widths = cells["by_dtype"]
             assert widths["float32"]["width"] > widths["float64"]["width"]
 

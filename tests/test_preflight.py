@@ -22,7 +22,8 @@ from autograder.confine.process import (
     detect_confinement,
 )
 from autograder.confine.reachability import closed_folder, uid_mode_obstacle
-from autograder.confine.remote import Failed, StudentModule
+from autograder.confine.remote import StudentModule
+from autograder.contract.outcomes import Failed
 from autograder.pipeline import preflight
 from autograder.pipeline.batch import grade_folder
 from autograder.pipeline.preflight import EnvironmentFault

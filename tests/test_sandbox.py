@@ -41,7 +41,8 @@ from autograder.confine.process import (
     processes_of,
     python_binds,
 )
-from autograder.confine.remote import Failed, Returned, StudentModule
+from autograder.confine.remote import StudentModule
+from autograder.contract.outcomes import Failed, Returned
 from tests.conftest import needs_uid_mode
 
 LIMITS = replace(Limits().scaled(3.0), memory_bytes=768 << 20)

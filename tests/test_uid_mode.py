@@ -34,7 +34,8 @@ from autograder.confine.process import (
     protect,
     uids_of,
 )
-from autograder.confine.remote import Failed, Raised, StudentModule
+from autograder.confine.remote import StudentModule
+from autograder.contract.outcomes import Failed, Raised
 from tests.conftest import needs_uid_mode
 
 LIMITS = replace(Limits().scaled(3.0), memory_bytes=768 << 20)

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from autograder.config import FIXTURES_DIR
-from autograder.judge.verdict import Case, case_from_json
+from autograder.judge.case import Case, case_from_json
 
 __all__ = ["Case", "load_cases"]
 

@@ -8,8 +8,10 @@ the expected values of hidden cases (in the casebook) and the catalogue's replay
 
 from __future__ import annotations
 
+from autograder.contract.outcomes import Outcome
 from autograder.diagnose.references import reference
-from autograder.judge.verdict import Case, Outcome, Verdict, verdict
+from autograder.judge.case import Case
+from autograder.judge.verdict import Verdict, verdict
 
 
 def judge(case: Case, outcome: Outcome, source: str = "") -> Verdict:

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from autograder.confine.remote import StudentModule
-from autograder.judge.verdict import Case, Verdict
+from autograder.judge.case import Case
+from autograder.judge.verdict import Verdict
 from autograder.static.mypy_run import StaticReport
 
 

@@ -24,13 +24,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from autograder.confine.untrusted import safe_text
-from autograder.judge.verdict import OWN_CLASS
+from autograder.contract.functions import FloatArray
+from autograder.contract.words import OWN_CLASS
 
 ACCEPTED_DTYPES = frozenset({"float64", "float32"})
-FloatArray = npt.NDArray[np.floating[Any]]
 MAX_HEADER_DEPTH = 6  # a reply header nests three levels; anything deeper is forged
 MAX_INT_DIGITS = 20  # every integer the grader expects fits in 64 bits
 MAX_TEXT = 1000  # characters kept of any one string from the child

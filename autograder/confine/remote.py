@@ -24,11 +24,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from autograder.config import FUNCTION_ALIASES, RETURN_COUNTS, Limits
+from autograder.config import Limits
 from autograder.confine.channel import (
     ChannelClosed,
     ChannelTimeout,
-    FloatArray,
     ProtocolViolation,
     parse_meta,
     read_arrays,
@@ -36,30 +35,16 @@ from autograder.confine.channel import (
     write_frame,
 )
 from autograder.confine.process import ConfinedProcess, new_sandbox_uid
-from autograder.contract.source_text import LINE_BREAK
-from autograder.judge.verdict import (
+from autograder.contract.functions import (
+    FUNCTION_ALIASES,
+    RETURN_COUNTS,
     Argument,
-    Failed,
-    Outcome,
-    Raised,
-    Returned,
-    describe_raised,
-    import_failure,
-    missing_function,
+    FloatArray,
 )
+from autograder.contract.outcomes import Failed, Outcome, Raised, Returned
+from autograder.contract.source_text import LINE_BREAK
+from autograder.contract.words import import_failure, missing_function
 
-# The outcome types and their words live in the judge (shipped to students too).
-__all__ = [
-    "Argument",
-    "Failed",
-    "Outcome",
-    "Raised",
-    "Returned",
-    "StudentModule",
-    "describe_raised",
-    "import_failure_outcome",
-]
-import_failure_outcome = import_failure
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,79}|<module>|<lambda>")
 # Exception types the feedback may name: Python's built-in ones and numpy's own. Any other
 # name is a class the submission made, and its name is free text it could fill with data.
@@ -216,7 +201,7 @@ class StudentModule:
         if self.process is None and self.import_failure is None:
             self._start()
         if self.import_failure is not None:
-            return import_failure_outcome(self.import_failure)
+            return import_failure(self.import_failure)
         assert self.process is not None
         name = self.resolved.get(function)
         if name is None:

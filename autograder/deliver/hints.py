@@ -17,7 +17,8 @@ from typing import Any
 
 from autograder.cases.casebook import load_cases
 from autograder.diagnose.references import reference
-from autograder.judge.verdict import Case, ShippedReference, reference_to_json
+from autograder.judge.case import Case
+from autograder.judge.references import ShippedReference, reference_to_json
 
 
 def shipped(case: Case) -> ShippedReference:

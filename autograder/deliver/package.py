@@ -27,15 +27,17 @@ from typing import Any
 from autograder.cases.casebook import load_cases
 from autograder.config import (
     FIXTURES_DIR,
-    FUNCTION_ALIASES,
     KIT_ROOT,
     MYPY_CONFIG,
     PACKAGE_DIR,
     RUBRIC_FILE,
 )
+from autograder.contract.functions import FUNCTION_ALIASES
 from autograder.deliver.hints import hints_json
 from autograder.diagnose.references import reference
-from autograder.judge import verdict as judge
+from autograder.judge.case import Case
+from autograder.judge.compare import TOLERANCES
+from autograder.judge.digests import cell_digest, cell_width, centring_offsets
 from autograder.score.rubric import RubricItem, load_rubric
 
 DIST_DIR = KIT_ROOT / "dist"
@@ -156,22 +158,22 @@ def pins(names: tuple[str, ...]) -> list[str]:
     return [f"{name}=={found[name]}" for name in names]
 
 
-def hidden_cells(case: judge.Case) -> list[dict[str, Any]]:
+def hidden_cells(case: Case) -> list[dict[str, Any]]:
     """Per expected array: its shape and, per accepted dtype, the cell width, centring
-    offsets and the cells' digest (``judge.cell_digest``).
+    offsets and the cells' digest (``judge.digests.cell_digest``).
 
     A value passes within half a cell of the expected one: the kit's allowance for that
-    dtype at the array's largest value (``judge.cell_width``).
+    dtype at the array's largest value (``judge.digests.cell_width``).
     """
     magnitude = reference(case).magnitude
     cells = []
     for index, want in enumerate(case.expected):
         values: list[float] = want.ravel().tolist()
         by_dtype = {}
-        for dtype in judge.TOLERANCES:
-            width = judge.cell_width(dtype, want, magnitude)
-            offsets = judge.centring_offsets(values, width)
-            digest = judge.cell_digest(values, offsets, width, f"{case.id}:{index}")
+        for dtype in TOLERANCES:
+            width = cell_width(dtype, want, magnitude)
+            offsets = centring_offsets(values, width)
+            digest = cell_digest(values, offsets, width, f"{case.id}:{index}")
             by_dtype[dtype] = {"width": width, "offsets": offsets, "digest": digest}
         cells.append({"shape": list(want.shape), "by_dtype": by_dtype})
     return cells

@@ -1,11 +1,10 @@
-"""Name the likely mistake, in the grader: references replayed from the catalogue, evidence
-gathered through the child, and the look across a submission's cases.
+"""References replayed from the catalogue: what the judge matches a wrong answer against.
 
-``reference(case)`` gives the judge (``autograder/judge.py``) what it matches a wrong answer
+``reference(case)`` gives the judge (``autograder/judge/``) what it matches a wrong answer
 against: the catalogue's misconceptions replayed on the case's inputs (single ones first,
 then pairs, computed only as far as needed), the case's float32 rounding scale, and for
 multi-head cases the right intermediate results. The handout and the Otter export carry the
-same references for the public cases as data (``autograder/hints.py``). Replays run only
+same references for the public cases as data (``autograder/deliver/hints.py``). Replays run only
 here, never in the child, and every explanation is a fixed sentence.
 """
 
@@ -13,27 +12,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from autograder.diagnose.catalogue import (
-    VARIANTS,
+from autograder.contract.functions import MHA, QKV, SDPA, FloatArray
+from autograder.diagnose.catalogue import VARIANTS, Variant
+from autograder.diagnose.replay import (
     Mistake,
-    Variant,
     attention,
     projections,
     replay,
     split_heads,
 )
-from autograder.judge import verdict as judge
-from autograder.judge.verdict import MHA, QKV, SDPA, Case, FloatArray, Known
-
-if TYPE_CHECKING:
-    from autograder.cases.plugin import CaseResult
-    from autograder.confine.remote import StudentModule
+from autograder.judge.case import Case
+from autograder.judge.references import Known, Steps
 
 RIGHT = Mistake()
 
@@ -57,7 +51,7 @@ def _known(
 
 
 def _magnitude(case: Case) -> float:
-    """The case's float32 rounding scale (``judge.Reference.magnitude``)."""
+    """The case's float32 rounding scale (``judge.references.Reference.magnitude``)."""
     arrays = [abs(a) for a in case.args if isinstance(a, np.ndarray)]
     if case.function == QKV:
         inputs, weights = arrays[0], arrays[1:4]
@@ -77,7 +71,7 @@ def _magnitude(case: Case) -> float:
 
 @dataclass
 class Replay:
-    """``judge.Reference`` for one case, computed from the catalogue on demand."""
+    """``judge.references.Reference`` for one case, computed from the catalogue on demand."""
 
     case: Case
     _singles: list[Known] | None = field(default=None, repr=False)
@@ -129,7 +123,7 @@ class Replay:
             yield from self.pairs()
 
     @cached_property
-    def _steps(self) -> judge.Steps | None:
+    def _steps(self) -> Steps | None:
         case = self.case
         if case.function != MHA or case.raises is not None:
             return None
@@ -156,11 +150,11 @@ class Replay:
             if (arrays := replay(SDPA, [*per_head, scale], mistake)) is not None
             and not _same(arrays, [attended])
         ]
-        return judge.Steps(
+        return Steps(
             qkv, tuple(qkv_known), per_head, scale, attended, tuple(attention_known)
         )
 
-    def steps(self) -> judge.Steps | None:
+    def steps(self) -> Steps | None:
         """The right intermediate results of a multi-head case, and the helpers' known
         wrong answers on them."""
         return self._steps
@@ -179,53 +173,3 @@ def reference(case: Case) -> Replay:
     made = Replay(case)
     _references[id(case)] = (case, made)
     return made
-
-
-def localise(
-    cases: Sequence[Case],
-    results: list[CaseResult],
-    module: StudentModule,
-    source: str = "",
-) -> list[CaseResult]:
-    """Failing multi-head results with their first wrong step found by experiment: the
-    student's own helpers called in the child (``judge.localise``), within the
-    submission's time budget (``StudentModule.call`` enforces it)."""
-    by_id = {case.id: case for case in cases}
-    lines = source.splitlines()
-
-    def call(function: str, args: list[judge.Argument], nbytes: int) -> judge.Outcome:
-        if module.process is None:
-            # A new child would import the file again (and run what it does at import):
-            # no evidence rather than that.
-            return judge.Failed("stopped", "no child is running")
-        return module.call(function, args, nbytes)
-
-    # An evidence call that hangs or crashes says nothing about the graded cases: the
-    # submission's status stays what grading found.
-    hung, crashes = dict(module.hung), dict(module.crashes)
-    localised = []
-    try:
-        for result in results:
-            case = by_id.get(result.case_id)
-            if case is not None and case.function == MHA and not result.passed:
-                found = judge.localise(
-                    case, result.verdict, reference(case), call, lines
-                )
-                result = replace(result, verdict=found)
-            localised.append(result)
-    finally:
-        module.hung, module.crashes = hung, crashes
-    return localised
-
-
-def review(cases: Sequence[Case], results: list[CaseResult]) -> list[CaseResult]:
-    """``judge.review`` over a submission's results (causes that need several cases)."""
-    by_id = {case.id: case for case in cases}
-    known = [
-        (i, by_id[r.case_id], r) for i, r in enumerate(results) if r.case_id in by_id
-    ]
-    verdicts = judge.review([(case, r.verdict) for _, case, r in known])
-    reviewed: list[Any] = list(results)
-    for (index, _, result), found in zip(known, verdicts):
-        reviewed[index] = replace(result, verdict=found)
-    return reviewed

@@ -34,7 +34,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from autograder.config import FUNCTION_ALIASES
+from autograder.contract.functions import FUNCTION_ALIASES
 from autograder.contract.source_text import LineMap, SourceDecodeError, decode_source
 from autograder.intake.archives import (
     ArchiveError,

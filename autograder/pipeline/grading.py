@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 import pytest
 
 from autograder.cases.casebook import Case
+from autograder.cases.explain import localise, review
 from autograder.cases.plugin import CaseResult, GradingPlugin
 from autograder.config import CASES_DIR, Limits
-from autograder.confine.remote import Failed, StudentModule, import_failure_outcome
-from autograder.diagnose.references import localise, review
+from autograder.confine.remote import StudentModule
+from autograder.contract.outcomes import Failed
+from autograder.contract.words import import_failure
 from autograder.score.rubric import Rubric
 from autograder.score.scoring import ItemScore, score_items
 from autograder.static.mypy_run import StaticReport
@@ -144,7 +146,7 @@ def _status(static: StaticReport, module: StudentModule) -> tuple[str, str]:
     if static.fatal is not None:
         return static.fatal_kind or "static", static.fatal
     if module.import_failure is not None:
-        failure = import_failure_outcome(module.import_failure)
+        failure = import_failure(module.import_failure)
         return failure.kind, failure.message
     if module.hung:
         failure = next(iter(module.hung.values()))

@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from autograder.cases.plugin import CaseResult
+from autograder.contract.outcomes import Raised
 from autograder.intake.discover import Submission
 from autograder.intake.roster import Person
-from autograder.judge.verdict import Raised, Verdict
+from autograder.judge.verdict import Verdict
 from autograder.pipeline.grading import GradeResult
 from autograder.score.scoring import ItemScore
 

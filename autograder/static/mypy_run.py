@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from autograder.config import FUNCTION_ALIASES, MYPY_CONFIG, PACKAGE_DIR, Limits
+from autograder.config import MYPY_CONFIG, PACKAGE_DIR, Limits
 from autograder.confine.channel import (
     ChannelClosed,
     ChannelTimeout,
@@ -42,6 +42,7 @@ from autograder.confine.channel import (
     write_frame,
 )
 from autograder.confine.untrusted import safe_text
+from autograder.contract.functions import FUNCTION_ALIASES
 from autograder.contract.source_text import SourceDecodeError, decode_source, line_ref
 
 MAX_SOURCE_BYTES = 512 << 10

@@ -38,9 +38,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:  # the kit's module, which the export ships beside this one
-    from autograder.judge import verdict as judge
+    from autograder.judge import api as judge
 else:
-    from .judge import verdict as judge
+    from .judge import api as judge
 
 DATA = Path(__file__).with_name("cases.json")
 HINTS = Path(__file__).with_name("hints.json")
