@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from autograder.config import default_limits
-from autograder.confine.process import SandboxUnavailable
+from autograder.confine.probe import SandboxUnavailable
 from autograder.intake.discover import IntakeError
 from autograder.pipeline.batch import grade_folder
 from autograder.pipeline.preflight import EnvironmentFault

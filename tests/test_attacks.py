@@ -29,12 +29,9 @@ from typing import Any
 import pytest
 
 from autograder.config import FIXTURES_DIR, KIT_ROOT, SOLUTION_DIR, Limits
-from autograder.confine.process import (
-    children_of,
-    detect_confinement,
-    processes_of,
-    uids_of,
-)
+from autograder.confine.linux import children_of, processes_of
+from autograder.confine.probe import detect_confinement
+from autograder.confine.uid import uids_of
 from autograder.confine.untrusted import is_safe
 from autograder.pipeline.batch import grade_folder
 from autograder.pipeline.grading import GradeResult

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from autograder.config import KIT_ROOT, Limits
-from autograder.confine.process import detect_confinement
+from autograder.confine.probe import detect_confinement
 from autograder.pipeline.batch import grade_folder
 from autograder.pipeline.grading import GradeResult
 from tests.conftest import needs_uid_mode

@@ -15,12 +15,9 @@ from pathlib import Path
 import pytest
 
 from autograder.config import KIT_ROOT
-from autograder.confine import process as sandbox
-from autograder.confine.process import (
-    Confinement,
-    SandboxUnavailable,
-    detect_confinement,
-)
+from autograder.confine import process, remote
+from autograder.confine.mode import Confinement
+from autograder.confine.probe import SandboxUnavailable, detect_confinement
 from autograder.confine.reachability import closed_folder, uid_mode_obstacle
 from autograder.confine.remote import StudentModule
 from autograder.contract.outcomes import Failed
@@ -56,7 +53,7 @@ def test_a_child_that_dies_before_reading_the_file_is_the_graders_fault(
     dying.write_text(
         "import sys\nsys.exit(1)  # as when its folder cannot be entered\n"
     )
-    monkeypatch.setattr(sandbox, "CHILD_SOURCE", dying)
+    monkeypatch.setattr(process, "CHILD_SOURCE", dying)
     module = StudentModule((EXAMPLES / "correct.py").read_bytes(), TEST_LIMITS)
     outcome = module.call("create_qkv", [], X_ARGS_BYTES)
     module.close()
@@ -100,7 +97,7 @@ def test_a_closed_temp_folder_in_uid_mode_is_caught_by_the_preflight(
 ) -> None:
     # Detection bypassed: the preflight alone must see that children cannot start.
     forced = Confinement(True, (), "uid")
-    monkeypatch.setattr(sandbox, "detect_confinement", lambda: forced)
+    monkeypatch.setattr(remote, "detect_confinement", lambda: forced)
     monkeypatch.setattr(tempfile, "tempdir", str(closed_tmp))
     with pytest.raises(EnvironmentFault) as caught:
         grade_folder(EXAMPLES, tmp_path / "out", jobs=1, limits=TEST_LIMITS, quiet=True)

@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -32,15 +33,11 @@ from autograder.confine.channel import (
     read_arrays,
     read_header,
 )
-from autograder.confine.process import (
-    JAIL_WORKDIR,
-    SCRUBBED_ENV,
-    ConfinedProcess,
-    Confinement,
-    detect_confinement,
-    processes_of,
-    python_binds,
-)
+from autograder.confine.jail import JAIL_WORKDIR, python_binds
+from autograder.confine.linux import processes_of
+from autograder.confine.mode import SCRUBBED_ENV, Confinement
+from autograder.confine.probe import detect_confinement
+from autograder.confine.process import ConfinedProcess
 from autograder.confine.remote import StudentModule
 from autograder.contract.outcomes import Failed, Returned
 from tests.conftest import needs_uid_mode
@@ -58,14 +55,10 @@ def _module(source: str, confinement: Confinement | None = None) -> StudentModul
         original = module._start
 
         def start() -> None:
-            import autograder.confine.process as sandbox
+            import autograder.confine.remote as remote
 
-            saved = sandbox.detect_confinement
-            sandbox.detect_confinement = lambda: confinement  # type: ignore[assignment]
-            try:
+            with mock.patch.object(remote, "detect_confinement", lambda: confinement):
                 original()
-            finally:
-                sandbox.detect_confinement = saved
 
         module._start = start  # type: ignore[method-assign]
     return module
@@ -398,7 +391,7 @@ def test_an_ordinary_user_gets_the_jail_through_user_namespaces(
             import numpy as np
             from autograder.confine.remote import StudentModule
             from autograder.config import Limits
-            from autograder.confine.process import detect_confinement
+            from autograder.confine.probe import detect_confinement
             source = (
                 "import os\\n"
                 "print('SEES', os.path.exists({str(SOLUTION_DIR)!r}), os.getuid())\\n"
@@ -457,18 +450,16 @@ def test_confined_process_survives_a_constructor_failure_without_leaks() -> None
 def test_a_root_grader_refuses_to_run_student_code_unconfined(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import autograder.confine.process as sandbox
+    import autograder.confine.probe as probe
 
-    monkeypatch.setattr(sandbox, "_probe", lambda confinement: "refused for the test")
+    monkeypatch.setattr(probe, "_probe", lambda confinement: "refused for the test")
     monkeypatch.delenv("MHSA_ALLOW_UNCONFINED", raising=False)
-    sandbox.detect_confinement.cache_clear()
+    probe.detect_confinement.cache_clear()
     try:
         if IS_ROOT:
-            with pytest.raises(
-                sandbox.SandboxUnavailable, match="MHSA_ALLOW_UNCONFINED"
-            ):
-                sandbox.detect_confinement()
+            with pytest.raises(probe.SandboxUnavailable, match="MHSA_ALLOW_UNCONFINED"):
+                probe.detect_confinement()
         else:
-            assert sandbox.detect_confinement().mode == "plain"
+            assert probe.detect_confinement().mode == "plain"
     finally:
-        sandbox.detect_confinement.cache_clear()
+        probe.detect_confinement.cache_clear()

@@ -28,13 +28,10 @@ import numpy as np
 import pytest
 
 from autograder.config import KIT_ROOT, Limits
-from autograder.confine.process import (
-    Confinement,
-    exposed_assignments,
-    protect,
-    uids_of,
-)
+from autograder.confine.mode import Confinement
+from autograder.confine.protect import exposed_assignments, protect
 from autograder.confine.remote import StudentModule
+from autograder.confine.uid import uids_of
 from autograder.contract.outcomes import Failed, Raised
 from tests.conftest import needs_uid_mode
 
@@ -56,9 +53,9 @@ pytestmark = [
 @pytest.fixture
 def uid_mode(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Children of this test run in uid mode, whatever the machine grants."""
-    import autograder.confine.process as sandbox
+    import autograder.confine.remote as remote
 
-    monkeypatch.setattr(sandbox, "detect_confinement", lambda: UID_MODE)
+    monkeypatch.setattr(remote, "detect_confinement", lambda: UID_MODE)
     yield
 
 
@@ -89,7 +86,7 @@ def _ipc_of(uid: int) -> list[str]:
 WATCH_SETUP = """
 import os, stat, sys, tempfile
 from pathlib import Path
-from autograder.confine import process as sandbox
+from autograder.confine import mode, process
 from autograder.config import Limits
 
 def open_to_others():
@@ -116,9 +113,9 @@ def hook(event, args):  # before every file operation: is a student file open to
     finally:
         busy.clear()
 sys.addaudithook(hook)
-child = sandbox.ConfinedProcess(
+child = process.ConfinedProcess(
     b"x = 1\\n", [], Limits(),
-    confinement=sandbox.Confinement(True, (), "uid"),
+    confinement=mode.Confinement(True, (), "uid"),
     python_code="pass",
 )
 found = open_to_others()
@@ -337,7 +334,7 @@ def test_values_set_on_a_command_line_are_named_for_staff() -> None:
             "sh",
             "-c",
             f'{sys.executable} -c "$0"; :',
-            "from autograder.confine.process import exposed_assignments as e; print(e())",
+            "from autograder.confine.protect import exposed_assignments as e; print(e())",
             f"TOKEN={secret}",
         ],
         cwd=KIT_ROOT,

@@ -34,7 +34,9 @@ from autograder.confine.channel import (
     read_header,
     write_frame,
 )
-from autograder.confine.process import ConfinedProcess, new_sandbox_uid
+from autograder.confine.probe import detect_confinement
+from autograder.confine.process import ConfinedProcess
+from autograder.confine.uid import new_sandbox_uid
 from autograder.contract.functions import (
     FUNCTION_ALIASES,
     RETURN_COUNTS,
@@ -115,7 +117,11 @@ class StudentModule:
         if self.uid is None:
             self.uid = new_sandbox_uid()  # every child of this submission, no other's
         self.process = ConfinedProcess(
-            self.source, self._names(), self.limits, uid=self.uid
+            self.source,
+            self._names(),
+            self.limits,
+            detect_confinement(),
+            uid=self.uid,
         )
         deadline = time.monotonic() + min(
             self.limits.import_seconds, self._budget_left()

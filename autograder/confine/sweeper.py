@@ -6,7 +6,7 @@ objects it created or owns. It runs as the sandbox uid itself, never as root: a 
 colluding submission swaps for a symlink can only lead it where that uid could already
 write, so no removal here can touch anything the submission could not have removed itself.
 
-Standard library only, nothing from the grader: ``sandbox.sweep_uid`` passes this file's
+Standard library only, nothing from the grader: ``uid.sweep_uid`` passes this file's
 text to ``python -I -S -c`` with the folders as arguments.
 """
 

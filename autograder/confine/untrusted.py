@@ -2,7 +2,7 @@
 
 Every string the grader takes from a submission passes through ``safe_text`` at the point it
 enters: each string of every header the child sends (``channel.read_header``: exception
-types, messages, module and class names), what the child printed (``sandbox.OutputDrain``),
+types, messages, module and class names), what the child printed (``process.OutputDrain``),
 and what tools reading the student's file say about it (Python's parser, mypy). After it:
 
 - the text is a valid Unicode string that encodes to UTF-8 (lone surrogates, which JSON's

@@ -30,7 +30,8 @@ from pathlib import Path
 
 from autograder.cases.casebook import load_cases
 from autograder.config import KIT_ROOT, RUBRIC_FILE, Limits, default_limits
-from autograder.confine.process import detect_confinement, protect
+from autograder.confine.probe import detect_confinement
+from autograder.confine.protect import protect
 from autograder.intake.discover import Submission, student_submission
 from autograder.intake.manifest import Entry
 from autograder.intake.roster import run_metadata

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from autograder.cases.casebook import Case, load_cases
 from autograder.config import FIXTURES_DIR, KIT_ROOT, SOLUTION_DIR, Limits
-from autograder.confine.process import detect_confinement, exposed_assignments, protect
+from autograder.confine.probe import detect_confinement
+from autograder.confine.protect import exposed_assignments, protect
 from autograder.contract.source_text import reading
 from autograder.intake.discover import (
     LOOKED_FOR,
