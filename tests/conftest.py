@@ -16,7 +16,7 @@ import pytest
 from autograder.config import KIT_ROOT, Limits
 from autograder.confine.reachability import uid_mode_obstacle
 from autograder.pipeline.batch import grade_folder
-from autograder.pipeline.grading import GradeResult
+from autograder.score.result import GradeResult
 
 EXAMPLES = KIT_ROOT / "examples" / "submissions"
 CRAFTED = KIT_ROOT / "tests" / "submissions"

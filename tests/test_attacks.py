@@ -34,7 +34,7 @@ from autograder.confine.probe import detect_confinement
 from autograder.confine.uid import uids_of
 from autograder.confine.untrusted import is_safe
 from autograder.pipeline.batch import grade_folder
-from autograder.pipeline.grading import GradeResult
+from autograder.score.result import GradeResult
 from tests.conftest import needs_uid_mode
 
 ATTACKS = KIT_ROOT / "tests" / "attacks"

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 import autograder.pipeline.batch as batch
-from autograder.cases.casebook import Case, load_cases
+from autograder.cases.casebook import load_cases
 from autograder.config import KIT_ROOT, Limits
 from autograder.confine.channel import ProtocolViolation, read_header
 from autograder.confine.remote import (
@@ -37,12 +37,14 @@ from autograder.contract.functions import Argument, FloatArray
 from autograder.contract.outcomes import Failed, Raised, Returned
 from autograder.contract.words import OWN_CLASS, describe_raised
 from autograder.intake.discover import Submission
+from autograder.judge.case import Case
 from autograder.pipeline.batch import grade_folder
-from autograder.pipeline.grading import GradeResult, grade
+from autograder.pipeline.grading import grade
 from autograder.report.gradebook import merge, new_rows, write_gradebook
 from autograder.report.out_folder import write_submission
+from autograder.score.result import GradeResult
 from autograder.score.rubric import load_rubric
-from autograder.static.mypy_run import read_submission
+from autograder.static.read import read_submission
 from solution import mhsa
 
 LIMITS = replace(Limits().scaled(2.0), memory_bytes=768 << 20)

@@ -10,7 +10,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from autograder.cases.casebook import Case, load_cases
+from autograder.cases.casebook import load_cases
 from autograder.cases.compare import judge as grader_judge
 from autograder.contract.functions import MHA, QKV, SDPA, Argument, FloatArray
 from autograder.contract.outcomes import Failed, Meta, Outcome, Raised, Returned
@@ -18,6 +18,7 @@ from autograder.contract.words import describe_raised
 from autograder.diagnose.catalogue import VARIANTS, Variant
 from autograder.diagnose.references import reference
 from autograder.diagnose.replay import Mistake, replay, split_heads
+from autograder.judge.case import Case
 from autograder.judge.causes import (
     EXAMPLE_SIZES,
     FLOAT32_SIZED_32,

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from autograder.pipeline.batch import grade_folder
-from autograder.pipeline.grading import GradeResult
+from autograder.score.result import GradeResult
 from tests.conftest import EXAMPLES, TEST_LIMITS
 
 CORRECT = (EXAMPLES / "correct.py").read_text()

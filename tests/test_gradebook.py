@@ -13,7 +13,8 @@ import pytest
 
 from autograder.intake.discover import Submission
 from autograder.intake.roster import Person
-from autograder.pipeline.batch import failed_row, grade_folder
+from autograder.pipeline.batch import grade_folder
+from autograder.pipeline.grading import failed_row
 from autograder.report.gradebook import (
     CANVAS_COLUMNS,
     FIXED_COLUMNS,

@@ -19,7 +19,7 @@ from autograder.config import KIT_ROOT
 from autograder.intake.archives import ArchiveError, Bounds, unpack
 from autograder.intake.discover import Intake, assign_ids, discover
 from autograder.pipeline.batch import grade_folder
-from autograder.pipeline.grading import GradeResult
+from autograder.score.result import GradeResult
 from tests.conftest import EXAMPLES, INTAKE, KIT_ENV, TEST_LIMITS, run_kit
 
 CORRECT = (EXAMPLES / "correct.py").read_bytes()

@@ -22,7 +22,7 @@ import pytest
 from autograder.config import KIT_ROOT, Limits
 from autograder.confine.probe import detect_confinement
 from autograder.pipeline.batch import grade_folder
-from autograder.pipeline.grading import GradeResult
+from autograder.score.result import GradeResult
 from tests.conftest import needs_uid_mode
 
 LIMITS = replace(Limits().scaled(2.0), memory_bytes=768 << 20)

@@ -18,10 +18,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from autograder.cases.casebook import Case, load_cases
+from autograder.cases.casebook import load_cases
 from autograder.deliver.package import otter_sources
 from autograder.diagnose.catalogue import VARIANTS
 from autograder.judge import causes
+from autograder.judge.case import Case
 from autograder.judge.causes import RAISED_PATTERNS
 from autograder.pipeline.mutants import (
     CATALOGUE_DIR,

@@ -12,7 +12,7 @@ import pytest
 from autograder.config import KIT_ROOT
 from autograder.intake.notebook import NotebookError, notebook_to_script
 from autograder.pipeline.batch import grade_folder
-from autograder.pipeline.grading import GradeResult
+from autograder.score.result import GradeResult
 from tests.conftest import INTAKE, TEST_LIMITS
 
 SAVED = INTAKE / "notebooks" / "jupyter_saved.ipynb"

@@ -20,7 +20,7 @@ import pytest
 
 from autograder.config import KIT_ROOT
 from autograder.pipeline.batch import grade_folder
-from autograder.pipeline.grading import GradeResult
+from autograder.score.result import GradeResult
 from tests.conftest import TEST_LIMITS
 
 REALWORLD = KIT_ROOT / "tests" / "realworld"

@@ -9,7 +9,7 @@ import pytest
 
 from autograder.intake.discover import Submission, safe_id
 from autograder.intake.roster import Person
-from autograder.pipeline.batch import failed_row
+from autograder.pipeline.grading import failed_row
 from autograder.report.gradebook import merge, new_rows, write_gradebook
 from autograder.score.rubric import load_rubric
 

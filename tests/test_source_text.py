@@ -11,7 +11,7 @@ from autograder.contract.source_text import (
     line_ref,
     reading,
 )
-from autograder.static.mypy_run import read_submission
+from autograder.static.read import read_submission
 
 BODY = "import numpy as np\n\n\ndef f(x: int) -> int:\n    return x  # café\n"
 

@@ -18,17 +18,14 @@ import pytest
 from autograder.cases.casebook import load_cases
 from autograder.config import KIT_ROOT, Limits
 from autograder.intake.discover import Submission
-from autograder.pipeline.batch import static_reports
 from autograder.pipeline.grading import grade
 from autograder.score.rubric import load_rubric
-from autograder.static.mypy_run import (
-    BlackRun,
-    MypyRun,
-    read_submission,
-    run_mypy,
-    strip_silencers,
-    typing_problems,
-)
+from autograder.static.batch import static_reports
+from autograder.static.black_run import BlackRun
+from autograder.static.mypy_run import MypyRun, run_mypy
+from autograder.static.read import read_submission
+from autograder.static.report import typing_problems
+from autograder.static.silencers import strip_silencers
 
 CORRECT = (KIT_ROOT / "examples" / "submissions" / "correct.py").read_bytes()
 WRONG_RETURN = "Incompatible return value"
@@ -110,7 +107,7 @@ def test_black_never_runs_in_the_graders_own_process() -> None:
             sys.executable,
             "-c",
             "import sys\n"
-            "from autograder.pipeline.batch import static_reports\n"
+            "from autograder.static.batch import static_reports\n"
             "from autograder.intake.discover import Submission\n"
             f"r = static_reports([Submission('a', 'a.py', {CORRECT!r})])['a']\n"
             "print(r.black_clean, 'black' in sys.modules)\n",

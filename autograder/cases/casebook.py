@@ -8,8 +8,6 @@ from pathlib import Path
 from autograder.config import FIXTURES_DIR
 from autograder.judge.case import Case, case_from_json
 
-__all__ = ["Case", "load_cases"]
-
 
 def load_cases(folder: Path = FIXTURES_DIR) -> list[Case]:
     """Every public then hidden case, in file order."""

@@ -6,7 +6,7 @@ import pytest
 
 from autograder.cases.plugin import GRADING
 from autograder.confine.remote import StudentModule
-from autograder.static.mypy_run import StaticReport
+from autograder.static.report import StaticReport
 
 
 @pytest.fixture(scope="session")

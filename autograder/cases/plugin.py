@@ -17,7 +17,7 @@ import pytest
 from autograder.confine.remote import StudentModule
 from autograder.judge.case import Case
 from autograder.judge.verdict import Verdict
-from autograder.static.mypy_run import StaticReport
+from autograder.static.report import StaticReport
 
 
 class CaseFailed(Exception):

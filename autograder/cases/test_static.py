@@ -6,7 +6,7 @@ import pytest
 
 from autograder.cases.plugin import require
 from autograder.judge.verdict import Verdict
-from autograder.static.mypy_run import StaticReport, typing_problems
+from autograder.static.report import StaticReport, typing_problems
 
 
 @pytest.mark.item("typing")

@@ -35,10 +35,10 @@ from autograder.confine.protect import protect
 from autograder.intake.discover import Submission, student_submission
 from autograder.intake.manifest import Entry
 from autograder.intake.roster import run_metadata
-from autograder.pipeline.batch import checked_statically, grade_one
-from autograder.pipeline.grading import GradeResult
-from autograder.pipeline.preflight import EnvironmentFault
+from autograder.pipeline.grading import grade_one
+from autograder.pipeline.preflight import EnvironmentFault, checked_statically
 from autograder.report.results_json import write_results
+from autograder.score.result import GradeResult
 from autograder.score.rubric import load_rubric
 
 DEFAULT_ROOT = Path("/autograder")

@@ -4,20 +4,16 @@ then reports written by this (the main) process, merged into what OUT already ho
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 import sys
 import time
-from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
 
-from autograder.cases.casebook import Case, load_cases
+from autograder.cases.casebook import load_cases
 from autograder.config import FIXTURES_DIR, KIT_ROOT, SOLUTION_DIR, Limits
 from autograder.confine.probe import detect_confinement
 from autograder.confine.protect import exposed_assignments, protect
-from autograder.contract.source_text import reading
 from autograder.intake.discover import (
     LOOKED_FOR,
     Intake,
@@ -26,13 +22,8 @@ from autograder.intake.discover import (
     discover,
 )
 from autograder.intake.manifest import MANIFEST_CSV, write_manifest
-from autograder.pipeline.grading import GradeResult, grade
-from autograder.pipeline.preflight import (
-    EnvironmentFault,
-    assume_typed,
-    fault,
-    known_good,
-)
+from autograder.pipeline.grading import failed_row, grade_one
+from autograder.pipeline.preflight import checked_statically
 from autograder.report.grade_record import read_record, write_record
 from autograder.report.gradebook import (
     GRADEBOOK_CSV,
@@ -46,11 +37,10 @@ from autograder.report.gradebook import (
 )
 from autograder.report.out_folder import clear_out, terminal_table, write_submission
 from autograder.report.summary import write_class_reports
+from autograder.score.result import GradeResult
 from autograder.score.rubric import Rubric, load_rubric
-from autograder.score.scoring import score_items
-from autograder.static.mypy_run import BlackRun, MypyRun, StaticReport, read_submission
+from autograder.static.report import StaticReport
 
-MYPY_CACHE = KIT_ROOT / ".cache" / "mypy"
 # The Makefile's own variables: paths and counts, nothing to keep secret.
 MAKE_VARIABLES = frozenset(
     {"SUBMISSIONS", "OUT", "JOBS", "PYTHON", "VENV", "SEED", "FRESH"}
@@ -76,53 +66,6 @@ def _grade_in_worker(submission: Submission, static: StaticReport) -> GradeResul
     assert isinstance(rubric, Rubric) and isinstance(limits, Limits)
     assert isinstance(cases, list)
     return grade_one(submission, static, cases, rubric, limits)
-
-
-def grade_one(
-    submission: Submission,
-    static: StaticReport,
-    cases: list[Case],
-    rubric: Rubric,
-    limits: Limits,
-) -> GradeResult:
-    """Grade one submission, turning any grader failure into an internal_error row.
-
-    Every message names lines through the submission's line map (a notebook's cells).
-    """
-    try:
-        with reading(submission.line_map):
-            result = grade(
-                submission.id,
-                submission.student,
-                submission.file_name,
-                submission.source,
-                static,
-                cases,
-                rubric,
-                limits,
-            )
-        result.notes = list(submission.notes)
-        return result
-    except Exception as exc:  # a grader bug must not lose the row
-        return failed_row(
-            submission, rubric, "internal_error", f"grader error: {exc!r}"
-        )
-
-
-def failed_row(
-    submission: Submission, rubric: Rubric, status: str, message: str
-) -> GradeResult:
-    """A zero-point result for a submission that could not be graded at all."""
-    return GradeResult(
-        submission=submission.id,
-        student=submission.student,
-        file_name=submission.file_name,
-        score=0.0,
-        max_score=rubric.max_score,
-        status=status,
-        status_message=message,
-        items=score_items(rubric, []),
-    )
 
 
 def warn_if_exposed() -> None:
@@ -159,64 +102,6 @@ def _written(
         except Exception:  # noqa: S110 - the gradebook row still tells staff
             pass
         return failed
-
-
-def static_reports(
-    submissions: list[Submission],
-    meanwhile: Callable[[dict[str, StaticReport]], None] | None = None,
-    limits: Limits | None = None,
-) -> dict[str, StaticReport]:
-    """Parse every submission, then type-check all parseable ones in one mypy run.
-
-    mypy runs in its own process and one black worker checks formatting in another (each
-    under the limits of ``limits``); this one waits for black, then runs ``meanwhile``
-    (the preflight) on the parsed reports while mypy finishes.
-    """
-    limits = limits or Limits()
-    reports = {}
-    for sub in submissions:
-        with reading(sub.line_map):  # a notebook's syntax error names its cell
-            if sub.problem is not None:
-                report = StaticReport(fatal=sub.problem, fatal_kind=sub.problem_kind)
-            else:
-                report = read_submission(
-                    sub.source, black=False, file_name=sub.file_name
-                )
-        reports[sub.id] = report
-    texts = {key: r.text for key, r in reports.items() if r.fatal is None}
-    checking = MypyRun(texts, MYPY_CACHE, limits)
-    try:
-        with BlackRun(limits) as formatting:
-            for report in reports.values():
-                formatting.check(report)
-        if meanwhile is not None:
-            meanwhile(reports)
-    finally:
-        checking.record(reports)
-    return reports
-
-
-def checked_statically(
-    submissions: list[Submission], cases: list[Case], rubric: Rubric, limits: Limits
-) -> dict[str, StaticReport]:
-    """Static reports of ``submissions``, after the preflight proved the path works.
-
-    Raises ``EnvironmentFault`` when the known-good submission, graded through the same
-    path while mypy runs, does not earn full marks.
-    """
-    good = known_good()
-    outcome: list[GradeResult] = []
-
-    def preflight(reports: dict[str, StaticReport]) -> None:
-        typed = assume_typed(reports[good.id])
-        with contextlib.redirect_stderr(io.StringIO()):  # its faults go in one message
-            outcome.append(grade_one(good, typed, cases, rubric, limits))
-
-    reports = static_reports([*submissions, good], meanwhile=preflight, limits=limits)
-    problem = fault(outcome[0], reports.pop(good.id).mypy_errors)
-    if problem is not None:
-        raise EnvironmentFault(problem)
-    return reports
 
 
 def nothing_found(source: Path, intake: Intake) -> NothingToGrade:
@@ -355,6 +240,3 @@ def grade_folder(
             f"with {jobs} worker(s); reports in {out}/"
         )
     return ordered
-
-
-__all__ = ["EnvironmentFault", "grade_folder", "grade_one", "static_reports"]

@@ -6,20 +6,22 @@ import contextlib
 import io
 import sys
 import time
-from dataclasses import dataclass, field
 
 import pytest
 
-from autograder.cases.casebook import Case
 from autograder.cases.explain import localise, review
-from autograder.cases.plugin import CaseResult, GradingPlugin
+from autograder.cases.plugin import GradingPlugin
 from autograder.config import CASES_DIR, Limits
 from autograder.confine.remote import StudentModule
 from autograder.contract.outcomes import Failed
+from autograder.contract.source_text import reading
 from autograder.contract.words import import_failure
+from autograder.intake.discover import Submission
+from autograder.judge.case import Case
+from autograder.score.result import GradeResult
 from autograder.score.rubric import Rubric
-from autograder.score.scoring import ItemScore, score_items
-from autograder.static.mypy_run import StaticReport
+from autograder.score.scoring import score_items
+from autograder.static.report import StaticReport
 
 LEAN_DISABLED = (
     "unraisableexception",
@@ -70,28 +72,6 @@ class ShortTracebacks:
 
     def pytest_configure(self, config: pytest.Config) -> None:
         config.option.tbstyle = "line"
-
-
-@dataclass
-class GradeResult:
-    """Everything reports need about one graded submission."""
-
-    submission: str
-    student: str
-    file_name: str
-    score: float
-    max_score: float
-    status: (
-        str  # "ok", or why the code could not run: syntax, import_error, timeout, ...
-    )
-    status_message: str
-    items: list[ItemScore]
-    found_names: dict[str, str] = field(default_factory=dict)
-    black_note: str = ""
-    printed: str = ""
-    seconds: float = 0.0
-    internal_errors: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # how the file was read (a notebook)
 
 
 def grade(
@@ -154,4 +134,48 @@ def _status(static: StaticReport, module: StudentModule) -> tuple[str, str]:
     return "ok", ""
 
 
-__all__ = ["CaseResult", "GradeResult", "grade"]
+def grade_one(
+    submission: Submission,
+    static: StaticReport,
+    cases: list[Case],
+    rubric: Rubric,
+    limits: Limits,
+) -> GradeResult:
+    """Grade one submission, turning any grader failure into an internal_error row.
+
+    Every message names lines through the submission's line map (a notebook's cells).
+    """
+    try:
+        with reading(submission.line_map):
+            result = grade(
+                submission.id,
+                submission.student,
+                submission.file_name,
+                submission.source,
+                static,
+                cases,
+                rubric,
+                limits,
+            )
+        result.notes = list(submission.notes)
+        return result
+    except Exception as exc:  # a grader bug must not lose the row
+        return failed_row(
+            submission, rubric, "internal_error", f"grader error: {exc!r}"
+        )
+
+
+def failed_row(
+    submission: Submission, rubric: Rubric, status: str, message: str
+) -> GradeResult:
+    """A zero-point result for a submission that could not be graded at all."""
+    return GradeResult(
+        submission=submission.id,
+        student=submission.student,
+        file_name=submission.file_name,
+        score=0.0,
+        max_score=rubric.max_score,
+        status=status,
+        status_message=message,
+        items=score_items(rubric, []),
+    )

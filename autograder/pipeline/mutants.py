@@ -21,7 +21,7 @@ from pathlib import Path
 
 from autograder.config import KIT_ROOT, Limits, default_limits
 from autograder.pipeline.batch import grade_folder
-from autograder.pipeline.grading import GradeResult
+from autograder.score.result import GradeResult
 
 CATALOGUE_DIR = KIT_ROOT / "tests" / "mutants"
 CORRECT_PREFIX = "correct-"

@@ -14,12 +14,18 @@ wall time; its own mypy result arrives with the batch's and is checked afterward
 
 from __future__ import annotations
 
+import contextlib
+import io
 from dataclasses import replace
 
-from autograder.config import PACKAGE_DIR
+from autograder.config import PACKAGE_DIR, Limits
 from autograder.intake.discover import Submission
-from autograder.pipeline.grading import GradeResult
-from autograder.static.mypy_run import StaticReport
+from autograder.judge.case import Case
+from autograder.pipeline.grading import grade_one
+from autograder.score.result import GradeResult
+from autograder.score.rubric import Rubric
+from autograder.static.batch import static_reports
+from autograder.static.report import StaticReport
 
 KNOWN_GOOD_FILE = PACKAGE_DIR / "pipeline" / "known_good.py"
 KNOWN_GOOD_ID = "_known_good"  # ids of students never start with "_" (discover.safe_id)
@@ -68,3 +74,26 @@ def fault(result: GradeResult, mypy_errors: list[str] | None) -> str | None:
         tail = result.printed.strip()[-SHOWN_OUTPUT:]
         message += f"\nIts child process printed:\n{tail}"
     return message + "\nNo student was graded; fix the machine and grade again."
+
+
+def checked_statically(
+    submissions: list[Submission], cases: list[Case], rubric: Rubric, limits: Limits
+) -> dict[str, StaticReport]:
+    """Static reports of ``submissions``, after the preflight proved the path works.
+
+    Raises ``EnvironmentFault`` when the known-good submission, graded through the same
+    path while mypy runs, does not earn full marks.
+    """
+    good = known_good()
+    outcome: list[GradeResult] = []
+
+    def preflight(reports: dict[str, StaticReport]) -> None:
+        typed = assume_typed(reports[good.id])
+        with contextlib.redirect_stderr(io.StringIO()):  # its faults go in one message
+            outcome.append(grade_one(good, typed, cases, rubric, limits))
+
+    reports = static_reports([*submissions, good], meanwhile=preflight, limits=limits)
+    problem = fault(outcome[0], reports.pop(good.id).mypy_errors)
+    if problem is not None:
+        raise EnvironmentFault(problem)
+    return reports

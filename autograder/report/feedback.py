@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from autograder.cases.plugin import CaseResult
-from autograder.pipeline.grading import GradeResult
+from autograder.score.result import GradeResult
 from autograder.score.scoring import ItemScore
 
 MAX_DETAILS = 3  # public checks detailed per cause

@@ -20,7 +20,7 @@ from autograder.contract.outcomes import Raised
 from autograder.intake.discover import Submission
 from autograder.intake.roster import Person
 from autograder.judge.verdict import Verdict
-from autograder.pipeline.grading import GradeResult
+from autograder.score.result import GradeResult
 from autograder.score.scoring import ItemScore
 
 RECORD = "grade.json"

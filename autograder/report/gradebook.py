@@ -34,9 +34,9 @@ from datetime import datetime
 from pathlib import Path
 
 from autograder.intake.discover import Submission
-from autograder.pipeline.grading import GradeResult
 from autograder.report.feedback import points
 from autograder.report.spreadsheet import write_csv
+from autograder.score.result import GradeResult
 from autograder.score.rubric import Rubric
 
 GRADEBOOK_CSV = "gradebook.csv"

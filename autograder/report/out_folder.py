@@ -11,11 +11,11 @@ from pathlib import Path
 
 from autograder.intake.discover import Submission
 from autograder.intake.manifest import MANIFEST_CSV
-from autograder.pipeline.grading import GradeResult
 from autograder.report.feedback import feedback_markdown, points
 from autograder.report.gradebook import CANVAS_CSV, GRADEBOOK_CSV, GRADESCOPE_CSV
 from autograder.report.results_json import write_results
 from autograder.report.summary import ITEMS_PNG, SCORES_PNG, SIMILARITY_CSV, SUMMARY_MD
+from autograder.score.result import GradeResult
 
 BATCH_FILES = (
     GRADEBOOK_CSV,

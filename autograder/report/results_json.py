@@ -15,8 +15,8 @@ from typing import Any
 
 import jsonschema
 
-from autograder.pipeline.grading import GradeResult
 from autograder.report.feedback import item_output, summary_output
+from autograder.score.result import GradeResult
 
 SCHEMA_FILE = Path(__file__).with_name("gradescope_schema.json")
 

@@ -29,7 +29,6 @@ from pathlib import Path
 
 from autograder.intake.discover import Submission
 from autograder.intake.manifest import MANIFEST_CSV, Entry
-from autograder.pipeline.grading import GradeResult
 from autograder.report.feedback import points
 from autograder.report.similarity import (
     CONTAINED,
@@ -40,6 +39,7 @@ from autograder.report.similarity import (
     read_skeleton,
     write_csv,
 )
+from autograder.score.result import GradeResult
 from autograder.score.rubric import Rubric
 
 SUMMARY_MD = "summary.md"

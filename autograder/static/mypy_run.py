@@ -1,29 +1,16 @@
-"""Checks that need no execution: reading, parsing, names, annotations, mypy, black.
-
-Everything here treats the submission as text; the grader's own process only decodes and
-parses it. black and mypy, whose running time and memory a crafted file can blow up, run
-in their own processes under a time and a memory limit (``Limits.black_seconds``,
-``mypy_seconds``, ``static_memory_bytes``): one black worker per batch formats the files
-in turn, each under a deadline, and is replaced when a file exceeds it; one mypy process
-checks the whole batch, watched file by file through its log, and a file on which it
-exceeds a limit is left unchecked with the reason while the others are checked again
-without it. A file that exceeds a limit delays the batch by at most that limit.
-
-mypy reads a copy of each file in which every ``# type: ignore`` and ``# mypy:`` is
-neutralised, wherever it stands, so a submission cannot silence the checker it is graded by.
+"""mypy, outside the grader's process: one mypy process checks the whole batch, watched file
+by file through its log; a file on which it exceeds a limit (``Limits.mypy_seconds``,
+``static_memory_bytes``) is left unchecked with the reason while the others are checked
+again without it, so such a file delays the batch by at most that limit.
 """
 
 from __future__ import annotations
 
-import ast
-import contextlib
 import fcntl
 import hashlib
 import os
 import re
-import resource
 import selectors
-import signal
 import subprocess
 import sys
 import tempfile
@@ -31,30 +18,16 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
-from autograder.config import MYPY_CONFIG, PACKAGE_DIR, Limits
-from autograder.confine.channel import (
-    ChannelClosed,
-    ChannelTimeout,
-    ProtocolViolation,
-    read_header,
-    write_frame,
-)
+from autograder.config import MYPY_CONFIG, Limits
 from autograder.confine.untrusted import safe_text
-from autograder.contract.functions import FUNCTION_ALIASES
-from autograder.contract.source_text import SourceDecodeError, decode_source, line_ref
+from autograder.static.report import StaticReport
+from autograder.static.silencers import strip_silencers
+from autograder.static.tools import TOOL_START_SECONDS, tool_limits
 
-MAX_SOURCE_BYTES = 512 << 10
 MYPY_LOCK_NAME = "grader.lock"  # in the cache folder: one mypy at a time uses it
 MYPY_LOCK_WAIT = 120.0  # seconds a batch waits for another batch's mypy to finish
-# Anything mypy could take for a silencer, in a comment or not (a string's text may change,
-# its type does not); what is left stays a comment, and every line keeps its number.
-SILENCER = re.compile(
-    r"#[^\S\n]*(type[^\S\n]*:[^\S\n]*ignore|mypy[^\S\n]*:)", re.IGNORECASE
-)
-SILENCER_LEFT = "# (silencer removed)"
-NO_TYPE_CHECK = frozenset({"no_type_check", "no_type_check_decorator"})
 MYPY_LINE = re.compile(
     r"^(?P<file>[^:]+\.py):(?P<line>\d+): (?P<kind>error|note): (?P<msg>.*)$"
 )
@@ -70,248 +43,6 @@ MYPY_DONE = re.compile(r"^LOG: +Build finished ")
 DONE_MARKER = (
     "\nreveal_type(0)  # the grader's: mypy notes this when the file is checked\n"
 )
-BLACK_WORKER = PACKAGE_DIR / "static" / "black_worker.py"
-TOOL_START_SECONDS = (
-    60.0  # for a tool to start (imports, a cold cache), before any file
-)
-
-
-@dataclass
-class StaticReport:
-    """What the grader learned about a submission without running it."""
-
-    fatal: str | None = (
-        None  # a problem that stops everything (empty, encoding, syntax)
-    )
-    fatal_kind: str | None = None
-    text: str = ""
-    defined: dict[str, str] = field(default_factory=dict)  # canonical -> alias found
-    unannotated: dict[str, list[str]] = field(default_factory=dict)
-    mypy_errors: list[str] | None = None  # None: mypy gave no verdict
-    mypy_note: str = ""  # why not, when mypy gave no verdict on this file
-    mypy_fault: bool = False  # mypy gave no verdict for a reason of the grader's
-    silenced: list[str] = field(default_factory=list)  # ways the file turns mypy off
-    black_clean: bool | None = None  # None: not checked (black_note says why)
-    black_note: str = ""
-    file_name: str = "mhsa.py"  # as the student named it, for advice
-
-    @property
-    def annotations_complete(self) -> bool:
-        """Every graded function exists as a def and annotates everything."""
-        return len(self.defined) == len(FUNCTION_ALIASES) and not any(
-            self.unannotated.values()
-        )
-
-
-def read_submission(
-    source: bytes, black: bool = True, file_name: str = "mhsa.py"
-) -> StaticReport:
-    """Decode, parse and inspect one submission (no mypy yet).
-
-    ``black=False`` leaves the formatting check to a batch's ``BlackRun``, which runs it
-    while mypy works in its own process; ``black=True`` starts a worker for this file.
-    """
-    report = StaticReport(file_name=safe_text(Path(file_name).name, 100))
-    if len(source) > MAX_SOURCE_BYTES:
-        return _fatal(
-            report, "too_large", f"the file is {len(source)} bytes, over the limit"
-        )
-    if not source.strip():
-        return _fatal(report, "empty", "the file is empty")
-    try:
-        text = decode_source(source)
-    except SourceDecodeError as exc:
-        return _fatal(report, "encoding", str(exc))
-    report.text = text
-    try:
-        tree = ast.parse(text)
-    except SyntaxError as exc:
-        line = exc.lineno or 0
-        where = line_ref(line) + (f", column {exc.offset}" if exc.offset else "")
-        message = safe_text(str(exc.msg), 300)  # it may quote the file's characters
-        return _fatal(report, "syntax", f"syntax error at {where}: {message}")
-    except (ValueError, RecursionError, MemoryError) as exc:
-        return _fatal(
-            report, "syntax", f"the file cannot be parsed: {type(exc).__name__}"
-        )
-    _inspect_functions(tree, report)
-    if black:
-        with BlackRun(Limits()) as run:
-            run.check(report)
-    return report
-
-
-def _fatal(report: StaticReport, kind: str, message: str) -> StaticReport:
-    report.fatal, report.fatal_kind = message, kind
-    return report
-
-
-def _inspect_functions(tree: ast.Module, report: StaticReport) -> None:
-    defs = {
-        node.name: node
-        for node in tree.body
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-    }
-    for canonical, aliases in FUNCTION_ALIASES.items():
-        alias = next((a for a in aliases if a in defs), None)
-        if alias is None:
-            continue
-        report.defined[canonical] = alias
-        node = defs[alias]
-        arguments = node.args
-        params = [
-            *arguments.posonlyargs,
-            *arguments.args,
-            *arguments.kwonlyargs,
-            *[a for a in (arguments.vararg, arguments.kwarg) if a is not None],
-        ]
-        missing = [f"parameter `{p.arg}`" for p in params if p.annotation is None]
-        if node.returns is None:
-            missing.append("the return value")
-        report.unannotated[canonical] = missing
-    names = {
-        getattr(node, attribute)
-        for node in ast.walk(tree)
-        for attribute in ("id", "attr", "name")
-        if isinstance(getattr(node, attribute, None), str)
-    }
-    report.silenced = sorted(NO_TYPE_CHECK & names)
-
-
-def strip_silencers(text: str) -> str:
-    """``text`` with every mypy silencer neutralised, on the very lines mypy reads.
-
-    ``text`` comes from ``decode_source`` (``\\n`` line endings only). The removal works on
-    characters, not on a tokenizer's idea of lines, so form feeds, CR, U+2028 or a
-    ``# mypy:`` inside a string cannot move a silencer out of its reach; nothing it writes
-    holds a newline, so every line keeps its number.
-    """
-    return SILENCER.sub(SILENCER_LEFT, text)
-
-
-def _tool_limits(memory_bytes: int) -> None:
-    """In a forked tool process before exec: a memory cap, no core file, death with us."""
-    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    with contextlib.suppress(OSError, AttributeError):
-        import ctypes
-
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
-
-
-class BlackRun:
-    """One black worker process for a batch, checking files in turn under a deadline each.
-
-    A file black does not finish within ``limits.black_seconds`` (or that makes it exceed
-    ``limits.static_memory_bytes``) gets "formatting not checked" with the reason; its worker
-    is killed and the next file gets a fresh one. Use as a context manager.
-    """
-
-    def __init__(self, limits: Limits) -> None:
-        self.limits = limits
-        self.process: subprocess.Popen[bytes] | None = None
-        self.fault = ""  # set when the worker cannot start at all
-
-    def __enter__(self) -> BlackRun:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def _start(self) -> subprocess.Popen[bytes]:
-        process = subprocess.Popen(
-            [sys.executable, "-I", "-c", BLACK_WORKER.read_text()],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            preexec_fn=lambda: _tool_limits(self.limits.static_memory_bytes),
-        )
-        assert process.stdin is not None and process.stdout is not None
-        os.set_blocking(process.stdin.fileno(), False)
-        ready = self._answer(process, time.monotonic() + TOOL_START_SECONDS)
-        if ready.get("ready") is not True:
-            self._kill(process)
-            raise ProtocolViolation("black's worker did not start")
-        return process
-
-    @staticmethod
-    def _answer(process: subprocess.Popen[bytes], deadline: float) -> dict[str, Any]:
-        assert process.stdout is not None
-        return read_header(process.stdout.fileno(), deadline, 1 << 16)
-
-    @staticmethod
-    def _kill(process: subprocess.Popen[bytes]) -> None:
-        process.kill()
-        process.wait()
-        for stream in (process.stdin, process.stdout):
-            if stream is not None:
-                with contextlib.suppress(OSError):
-                    stream.close()
-
-    def check(self, report: StaticReport) -> None:
-        """Record whether black would reformat ``report``'s file (no-op for a fatal one)."""
-        if report.fatal is not None:
-            return
-        if self.fault:
-            report.black_note = f"formatting not checked: {self.fault}"
-            return
-        try:
-            if self.process is None:
-                self.process = self._start()
-        except (OSError, ProtocolViolation, ChannelTimeout, ChannelClosed):
-            self.fault = "black could not be started (a problem of the grader's)"
-            report.black_note = f"formatting not checked: {self.fault}"
-            return
-        process = self.process
-        assert process.stdin is not None
-        deadline = time.monotonic() + self.limits.black_seconds
-        try:
-            write_frame(process.stdin.fileno(), {"text": report.text}, [], deadline)
-            answer = self._answer(process, deadline)
-        except ChannelTimeout:
-            self._replace()
-            report.black_note = (
-                f"formatting not checked: black did not finish within "
-                f"{self.limits.black_seconds:g} s on this file"
-            )
-            return
-        except (ChannelClosed, ProtocolViolation):
-            self._replace()
-            report.black_note = (
-                "formatting not checked: black stopped on this file (it needs more than "
-                f"{self.limits.static_memory_bytes >> 20} MiB of memory, or crashed)"
-            )
-            return
-        _record_black(report, answer)
-
-    def _replace(self) -> None:
-        """Kill the worker; the next file starts a fresh one."""
-        if self.process is not None:
-            self._kill(self.process)
-            self.process = None
-
-    def close(self) -> None:
-        """End the worker."""
-        self._replace()
-
-
-def _record_black(report: StaticReport, answer: dict[str, Any]) -> None:
-    if isinstance(answer.get("error"), str):
-        report.black_note = f"black could not format the file ({answer['error']})"
-        return
-    report.black_clean = answer.get("unchanged") is True
-    if not report.black_clean:
-        changed = answer.get("changed")
-        lines = changed if type(changed) is int and changed > 0 else 1
-        report.black_note = (
-            f"black would reformat the file (about {lines} lines differ); "
-            f"run `black {_shown(report.file_name)}`"
-        )
-
-
-def _shown(file_name: str) -> str:
-    """The student's file name, fit for a code span in advice."""
-    return file_name.replace("`", "'") or "mhsa.py"
 
 
 def run_mypy(
@@ -493,7 +224,7 @@ class MypyRun:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            preexec_fn=lambda: _tool_limits(self.limits.static_memory_bytes),
+            preexec_fn=lambda: tool_limits(self.limits.static_memory_bytes),
         )
         self.process = process
         heard = _Round()
@@ -582,43 +313,3 @@ class MypyRun:
             why, fault = self.failures.get(key, ("mypy could not check the file", True))
             if key not in checked:
                 reports[key].mypy_note, reports[key].mypy_fault = why, fault
-
-
-def typing_problems(report: StaticReport) -> list[str]:
-    """Why the typing item is not earned; empty when it is (gating aside)."""
-    if report.fatal:
-        return [f"not checked: {report.fatal}"]
-    problems = []
-    for canonical in FUNCTION_ALIASES:
-        if canonical not in report.defined:
-            problems.append(f"`{canonical}` is not defined with `def` at the top level")
-            continue
-        missing = report.unannotated.get(canonical, [])
-        if missing:
-            name = report.defined[canonical]
-            problems.append(
-                f"`{name}` lacks type annotations on {', '.join(missing)} (annotate "
-                "every parameter and the return, e.g. `Q: np.ndarray` and `-> np.ndarray`)"
-            )
-    if report.silenced:
-        problems.append(
-            f"your file uses `@{report.silenced[0]}`, which turns mypy off: remove it"
-        )
-    if report.mypy_errors is None:
-        problems.append(report.mypy_note or "mypy could not check the file")
-    elif report.mypy_errors:
-        shown = [_located(error) for error in report.mypy_errors[:5]]
-        more = len(report.mypy_errors) - len(shown)
-        problems.append(
-            f"mypy reports a type error (run `mypy {_shown(report.file_name)}` to see it): "
-            + "; ".join(shown)
-            + (f" (and {more} more)" if more else "")
-        )
-    return problems
-
-
-def _located(mypy_error: str) -> str:
-    """A stored ``line N: message`` with the line named as feedback names lines."""
-    line, _, message = mypy_error.partition(": ")
-    number = line.removeprefix("line ")
-    return f"{line_ref(int(number))}: {message}" if number.isdigit() else mypy_error
