@@ -14,7 +14,7 @@ from pathlib import Path
 
 from autograder.config import default_limits
 from autograder.confine.probe import SandboxUnavailable
-from autograder.intake.discover import IntakeError
+from autograder.intake.submission import IntakeError
 from autograder.pipeline.batch import grade_folder
 from autograder.pipeline.preflight import EnvironmentFault
 from autograder.report.gradebook import GradebookError

@@ -36,7 +36,7 @@ from autograder.confine.untrusted import is_safe, safe_text
 from autograder.contract.functions import Argument, FloatArray
 from autograder.contract.outcomes import Failed, Raised, Returned
 from autograder.contract.words import OWN_CLASS, describe_raised
-from autograder.intake.discover import Submission
+from autograder.intake.submission import Submission
 from autograder.judge.case import Case
 from autograder.pipeline.batch import grade_folder
 from autograder.pipeline.grading import grade

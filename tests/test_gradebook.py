@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder.intake.discover import Submission
 from autograder.intake.roster import Person
+from autograder.intake.submission import Submission
 from autograder.pipeline.batch import grade_folder
 from autograder.pipeline.grading import failed_row
 from autograder.report.gradebook import (

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from autograder.config import KIT_ROOT
-from autograder.intake.discover import Submission
+from autograder.intake.submission import Submission
 from autograder.report.grade_record import read_record, write_record
 from autograder.report.gradebook import Gradebook, merge, read_gradebook
 from autograder.score.rubric import load_rubric

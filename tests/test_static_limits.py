@@ -17,7 +17,7 @@ import pytest
 
 from autograder.cases.casebook import load_cases
 from autograder.config import KIT_ROOT, Limits
-from autograder.intake.discover import Submission
+from autograder.intake.submission import Submission
 from autograder.pipeline.grading import grade
 from autograder.score.rubric import load_rubric
 from autograder.static.batch import static_reports

@@ -32,9 +32,10 @@ from autograder.cases.casebook import load_cases
 from autograder.config import KIT_ROOT, RUBRIC_FILE, Limits, default_limits
 from autograder.confine.probe import detect_confinement
 from autograder.confine.protect import protect
-from autograder.intake.discover import Submission, student_submission
+from autograder.intake.discover import student_submission
 from autograder.intake.manifest import Entry
 from autograder.intake.roster import run_metadata
+from autograder.intake.submission import Submission
 from autograder.pipeline.grading import grade_one
 from autograder.pipeline.preflight import EnvironmentFault, checked_statically
 from autograder.report.results_json import write_results

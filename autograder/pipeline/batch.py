@@ -14,14 +14,8 @@ from autograder.cases.casebook import load_cases
 from autograder.config import FIXTURES_DIR, KIT_ROOT, SOLUTION_DIR, Limits
 from autograder.confine.probe import detect_confinement
 from autograder.confine.protect import exposed_assignments, protect
-from autograder.intake.discover import (
-    LOOKED_FOR,
-    Intake,
-    IntakeError,
-    Submission,
-    discover,
-)
-from autograder.intake.manifest import MANIFEST_CSV, write_manifest
+from autograder.intake.discover import LOOKED_FOR, discover
+from autograder.intake.submission import Intake, IntakeError, Submission
 from autograder.pipeline.grading import failed_row, grade_one
 from autograder.pipeline.preflight import checked_statically
 from autograder.report.grade_record import read_record, write_record
@@ -35,6 +29,7 @@ from autograder.report.gradebook import (
     write_gradebook,
     write_imports,
 )
+from autograder.report.manifest_csv import MANIFEST_CSV, write_manifest
 from autograder.report.out_folder import clear_out, terminal_table, write_submission
 from autograder.report.summary import write_class_reports
 from autograder.score.result import GradeResult

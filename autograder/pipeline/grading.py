@@ -16,7 +16,7 @@ from autograder.confine.remote import StudentModule
 from autograder.contract.outcomes import Failed
 from autograder.contract.source_text import reading
 from autograder.contract.words import import_failure
-from autograder.intake.discover import Submission
+from autograder.intake.submission import Submission
 from autograder.judge.case import Case
 from autograder.score.result import GradeResult
 from autograder.score.rubric import Rubric

@@ -19,7 +19,7 @@ import io
 from dataclasses import replace
 
 from autograder.config import PACKAGE_DIR, Limits
-from autograder.intake.discover import Submission
+from autograder.intake.submission import Submission
 from autograder.judge.case import Case
 from autograder.pipeline.grading import grade_one
 from autograder.score.result import GradeResult
@@ -28,7 +28,9 @@ from autograder.static.batch import static_reports
 from autograder.static.report import StaticReport
 
 KNOWN_GOOD_FILE = PACKAGE_DIR / "pipeline" / "known_good.py"
-KNOWN_GOOD_ID = "_known_good"  # ids of students never start with "_" (discover.safe_id)
+KNOWN_GOOD_ID = (
+    "_known_good"  # ids of students never start with "_" (intake.ids.safe_id)
+)
 SHOWN_OUTPUT = 600  # characters of the known-good child's output quoted for staff
 
 

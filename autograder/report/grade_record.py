@@ -17,8 +17,8 @@ from typing import Any
 
 from autograder.cases.plugin import CaseResult
 from autograder.contract.outcomes import Raised
-from autograder.intake.discover import Submission
 from autograder.intake.roster import Person
+from autograder.intake.submission import Submission
 from autograder.judge.verdict import Verdict
 from autograder.score.result import GradeResult
 from autograder.score.scoring import ItemScore

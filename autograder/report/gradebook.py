@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from autograder.intake.discover import Submission
+from autograder.intake.submission import Submission
 from autograder.report.feedback import points
 from autograder.report.spreadsheet import write_csv
 from autograder.score.result import GradeResult

@@ -9,10 +9,10 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-from autograder.intake.discover import Submission
-from autograder.intake.manifest import MANIFEST_CSV
+from autograder.intake.submission import Submission
 from autograder.report.feedback import feedback_markdown, points
 from autograder.report.gradebook import CANVAS_CSV, GRADEBOOK_CSV, GRADESCOPE_CSV
+from autograder.report.manifest_csv import MANIFEST_CSV
 from autograder.report.results_json import write_results
 from autograder.report.summary import ITEMS_PNG, SCORES_PNG, SIMILARITY_CSV, SUMMARY_MD
 from autograder.score.result import GradeResult

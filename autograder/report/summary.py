@@ -27,9 +27,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.intake.discover import Submission
-from autograder.intake.manifest import MANIFEST_CSV, Entry
+from autograder.intake.manifest import Entry
+from autograder.intake.submission import Submission
 from autograder.report.feedback import points
+from autograder.report.manifest_csv import MANIFEST_CSV
 from autograder.report.similarity import (
     CONTAINED,
     CONTAINED_MIN_SHARED,

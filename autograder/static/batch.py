@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from autograder.config import KIT_ROOT, Limits
 from autograder.contract.source_text import reading
-from autograder.intake.discover import Submission
+from autograder.intake.submission import Submission
 from autograder.static.black_run import BlackRun
 from autograder.static.mypy_run import MypyRun
 from autograder.static.read import read_submission
