@@ -33,8 +33,16 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check ".[dev,otter]"
 	@touch $@
 
+# The kit's byte-code, compiled once per change of its sources: where the environment sets
+# PYTHONDONTWRITEBYTECODE (as this machine's does), Python would otherwise compile every
+# module the grader imports at every start (about 0.1 s of a single-file `make grade`).
+BYTECODE := $(VENV)/.kit-bytecode
+$(BYTECODE): $(STAMP) $(wildcard autograder/*.py autograder/*/*.py)
+	@$(PY) -m compileall -q autograder > /dev/null
+	@touch $@
+
 # Paths are quoted: SUBMISSIONS="My Course/hw 3.zip" is one argument.
-grade: $(STAMP)
+grade: $(STAMP) $(BYTECODE)
 	"$(PY)" -m autograder grade "$(SUBMISSIONS)" --out "$(OUT)" --jobs "$(JOBS)" $(if $(filter 1,$(FRESH)),--fresh)
 
 test: $(STAMP)

@@ -7,15 +7,16 @@ student code starts, the kit's source (which holds the hidden fixtures), the sub
 folder, its metadata and the results folder are closed to other users; the student's code
 then runs in the sandbox's child under an unprivileged uid.
 
-A fault of the grader or of its machine is never recorded as a score. The preflight grades
-a known-good submission through the same path first; if it does not earn full marks, or the
-grader fails in any other way, no results.json is written and the run exits non-zero:
+A fault of the grader or of its machine is never recorded as a score. When the submission
+scores below full marks, the preflight grades a known-good submission through the same path
+before results.json is written; if that does not earn full marks, or the grader fails in
+any other way, no results.json is written and the run exits non-zero:
 Gradescope then shows "The autograder failed to execute correctly" and records no score,
 and the cause is in the log (stdout, which Gradescope shows to instructors only).
 
-``--warm`` is setup.sh's last step: it fills the mypy cache, then grades a probe submission
-(after the same preflight) and fails unless student code ran unprivileged and could not read
-the kit's source.
+``--warm`` is setup.sh's last step: it compiles the kit's byte-code and fills the mypy and
+black caches, then grades a probe submission (with the same preflight) and fails unless
+student code ran unprivileged and could not read the kit's source.
 """
 
 from __future__ import annotations
@@ -28,19 +29,16 @@ import time
 import traceback
 from pathlib import Path
 
-from autograder.cases.casebook import load_cases
-from autograder.config import KIT_ROOT, RUBRIC_FILE, Limits, default_limits
+from autograder.config import KIT_ROOT, PACKAGE_DIR, RUBRIC_FILE, Limits, default_limits
 from autograder.confine.probe import detect_confinement
 from autograder.confine.protect import protect
 from autograder.intake.discover import student_submission
 from autograder.intake.manifest import Entry
 from autograder.intake.roster import run_metadata
 from autograder.intake.submission import Submission
-from autograder.pipeline.grading import grade_one
-from autograder.pipeline.preflight import EnvironmentFault, checked_statically
+from autograder.pipeline.preflight import EnvironmentFault, grade_in_turn
 from autograder.report.results_json import write_results
 from autograder.score.result import GradeResult
-from autograder.score.rubric import load_rubric
 
 DEFAULT_ROOT = Path("/autograder")
 SUBMISSION_ID = "submission"
@@ -96,11 +94,10 @@ def autograder_root() -> Path:
 
 
 def grade_submission(submission: Submission, limits: Limits) -> GradeResult:
-    """Preflight and static checks, then the confined run and scoring: ``make grade``'s
-    engine. Raises ``EnvironmentFault`` when the known-good submission is not full."""
-    cases, rubric = load_cases(), load_rubric()
-    statics = checked_statically([submission], cases, rubric, limits)
-    return grade_one(submission, statics[submission.id], cases, rubric, limits)
+    """Static checks, the confined run and scoring, then the preflight when the score is
+    below full: ``make grade``'s engine. Raises ``EnvironmentFault`` when the known-good
+    submission is not full."""
+    return grade_in_turn([submission], limits)[submission.id]
 
 
 def instructor_log(
@@ -176,7 +173,11 @@ def run(root: Path, limits: Limits) -> int:
 
 
 def warm(limits: Limits) -> int:
-    """setup.sh's self-check: fill caches, then prove student code runs confined here."""
+    """setup.sh's self-check: fill caches (the kit's byte-code, mypy's), then prove student
+    code runs confined here."""
+    import compileall  # every later run_autograder then loads the kit without compiling
+
+    compileall.compile_dir(PACKAGE_DIR, quiet=1)
     protect([KIT_ROOT])
     probe = Submission(
         "probe",

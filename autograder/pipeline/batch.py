@@ -1,24 +1,26 @@
-"""Grade a whole folder: intake, static checks and one mypy run for all (with the preflight's
-known-good submission graded meanwhile), then confined runs in parallel worker processes,
-then reports written by this (the main) process, merged into what OUT already holds."""
+"""Grade a whole folder: intake, then the static checks (one mypy run and one black worker for
+all) with the confined runs starting as soon as each file's checks are done, in worker
+processes forked from this one (or here, in turn, for one job); the preflight's
+known-good is graded beside them. Then reports are written by this (the main) process,
+merged into what OUT already holds.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from pathlib import Path
 
-from autograder.cases.casebook import load_cases
 from autograder.config import FIXTURES_DIR, KIT_ROOT, SOLUTION_DIR, Limits
 from autograder.confine.probe import detect_confinement
 from autograder.confine.protect import exposed_assignments, protect
 from autograder.intake.discover import LOOKED_FOR, discover
 from autograder.intake.submission import Intake, IntakeError, Submission
-from autograder.pipeline.grading import failed_row, grade_one
-from autograder.pipeline.preflight import checked_statically
-from autograder.report.grade_record import read_record, write_record
+from autograder.pipeline.preflight import grade_in_turn, known_good, prove
 from autograder.report.gradebook import (
     GRADEBOOK_CSV,
     Gradebook,
@@ -34,6 +36,7 @@ from autograder.report.out_folder import clear_out, terminal_table, write_submis
 from autograder.report.summary import write_class_reports
 from autograder.score.result import GradeResult
 from autograder.score.rubric import Rubric, load_rubric
+from autograder.static.batch import StaticChecks
 from autograder.static.report import StaticReport
 
 # The Makefile's own variables: paths and counts, nothing to keep secret.
@@ -41,26 +44,98 @@ MAKE_VARIABLES = frozenset(
     {"SUBMISSIONS", "OUT", "JOBS", "PYTHON", "VENV", "SEED", "FRESH"}
 )
 
-_worker: dict[str, object] = {}
+_worker: dict[str, object] = {}  # set before the workers are forked: they inherit it
 
 
 class NothingToGrade(IntakeError):
     """SUBMISSIONS holds no submission at all."""
 
 
-def _init_worker(limits: Limits) -> None:
-    _worker["cases"] = load_cases()
-    _worker["rubric"] = load_rubric()
-    _worker["limits"] = limits
-
-
 def _grade_in_worker(submission: Submission, static: StaticReport) -> GradeResult:
+    from autograder.pipeline.grading import grade_one
+
     cases = _worker["cases"]
     rubric = _worker["rubric"]
     limits = _worker["limits"]
     assert isinstance(rubric, Rubric) and isinstance(limits, Limits)
     assert isinstance(cases, list)
     return grade_one(submission, static, cases, rubric, limits)
+
+
+def grade_by_workers(
+    submissions: list[Submission],
+    limits: Limits,
+    jobs: int,
+    progress: Callable[[], None],
+) -> dict[str, GradeResult]:
+    """Grade ``submissions`` in ``jobs`` worker processes, each as soon as its static
+    checks are done, the known-good first among them.
+
+    The workers are forked before the static tools start (no thread exists yet), from a
+    process that has already imported pytest and numpy, loaded the cases and probed the
+    confinement: they start at once and share those pages. Raises ``EnvironmentFault``
+    (after cancelling what has not started) when the known-good is not full.
+    """
+    from concurrent.futures import ProcessPoolExecutor  # only batches pay for these
+    from multiprocessing import get_context
+
+    from autograder.cases.casebook import load_cases
+    from autograder.pipeline.grading import failed_row
+
+    rubric = load_rubric()
+    _worker.update(cases=load_cases(), rubric=rubric, limits=limits)
+    detect_confinement()  # probed once, here: every worker inherits the answer
+    good = known_good()
+    by_id = {sub.id: sub for sub in [good, *submissions]}
+    futures: dict[str, Future[GradeResult]] = {}
+    with ProcessPoolExecutor(jobs, mp_context=get_context("fork")) as pool:
+        pool.submit(int).result()  # every worker forked now, before any thread starts
+        checks = StaticChecks([good, *submissions], limits)
+        for key in checks.settled():
+            futures[key] = pool.submit(
+                _grade_in_worker, by_id[key], checks.reports[key]
+            )
+            if key != good.id:
+                futures[key].add_done_callback(lambda _: progress())
+        reports = checks.finish()
+        results: dict[str, GradeResult] = {}
+        for key in [good.id, *(sub.id for sub in submissions)]:  # the known-good first
+            try:
+                results[key] = futures[key].result()
+            except Exception as exc:  # a worker died: keep the row
+                results[key] = failed_row(
+                    by_id[key],
+                    rubric,
+                    "internal_error",
+                    f"grader worker failed: {exc!r}",
+                )
+            if key == good.id:
+                try:
+                    prove(results.pop(key), reports[key])
+                except Exception:
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    raise
+    return results
+
+
+@contextlib.contextmanager
+def progress_bar(total: int, quiet: bool) -> Iterator[Callable[[], None]]:
+    """A progress bar on stderr for a batch (a function to call per graded submission);
+    none for a single submission, which would not see it move."""
+    if quiet or total < 2:
+        yield lambda: None
+        return
+    from tqdm import tqdm  # imported here: run_autograder never needs it
+
+    tqdm.monitor_interval = (
+        0  # no monitor thread: workers are forked after the bar exists
+    )
+    with tqdm(total=total, unit="sub", disable=None, file=sys.stderr) as bar:
+
+        def advance() -> None:
+            bar.update()
+
+        yield advance
 
 
 def warn_if_exposed() -> None:
@@ -80,6 +155,9 @@ def _written(
     result: GradeResult, submission: Submission, rubric: Rubric, out: Path
 ) -> GradeResult:
     """Write one submission's reports; if that fails, its row says so and the batch goes on."""
+    from autograder.pipeline.grading import failed_row
+    from autograder.report.grade_record import write_record
+
     try:
         write_submission(result, out)
         write_record(result, submission, out / result.submission)
@@ -123,6 +201,8 @@ def whole_class(
         for row in book.rows
         if row["submission"].casefold() not in graded
     )
+    from autograder.report.grade_record import read_record  # pytest's CaseResult
+
     unrecorded = []
     for submission_id in kept:
         record = read_record(out / submission_id)
@@ -158,45 +238,14 @@ def grade_folder(
     out.mkdir(parents=True, exist_ok=True)
     protect([KIT_ROOT, SOLUTION_DIR, FIXTURES_DIR, source, out])
     warn_if_exposed()
-    rubric = load_rubric()
-    cases = load_cases()
-    statics = checked_statically(submissions, cases, rubric, limits)
     jobs = jobs if jobs > 0 else (os.cpu_count() or 1)
     jobs = min(jobs, max(len(submissions), 1))
-    from tqdm import tqdm  # imported here: run_autograder never needs it
-
-    bar = tqdm(
-        total=len(submissions), unit="sub", disable=quiet or None, file=sys.stderr
-    )
-    results: dict[str, GradeResult] = {}
-    if jobs == 1:
-        for sub in submissions:
-            results[sub.id] = grade_one(sub, statics[sub.id], cases, rubric, limits)
-            bar.update()
-    else:
-        from concurrent.futures import ProcessPoolExecutor  # only batches pay for these
-        from multiprocessing import get_context
-
-        with ProcessPoolExecutor(
-            jobs,
-            mp_context=get_context("spawn"),
-            initializer=_init_worker,
-            initargs=(limits,),
-        ) as pool:
-            futures: dict[str, Future[GradeResult]] = {
-                sub.id: pool.submit(_grade_in_worker, sub, statics[sub.id])
-                for sub in submissions
-            }
-            for future in futures.values():
-                future.add_done_callback(lambda _: bar.update())
-            for sub in submissions:
-                try:
-                    results[sub.id] = futures[sub.id].result()
-                except Exception as exc:  # a worker died: keep the row
-                    results[sub.id] = failed_row(
-                        sub, rubric, "internal_error", f"grader worker failed: {exc!r}"
-                    )
-    bar.close()
+    with progress_bar(len(submissions), quiet) as advance:
+        if jobs == 1:
+            results = grade_in_turn(submissions, limits, advance)
+        else:
+            results = grade_by_workers(submissions, limits, jobs, advance)
+    rubric = load_rubric()
     left = clear_out(out) if fresh else []
     ordered = [_written(results[sub.id], sub, rubric, out) for sub in submissions]
     rows = [

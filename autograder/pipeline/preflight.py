@@ -1,30 +1,32 @@
-"""Prove the grading environment works before any student is graded.
+"""Prove the grading environment works before any student's grade below full marks is
+written, and grade submissions one after the other in this process.
 
 A submission known to be correct (``known_good.py``) is graded through the very path the
 students' go: static checks and mypy in the same run, the confined child in the same mode,
 temp folders and interpreter, every graded case, the rubric. If it does not earn full
 marks, the fault lies with the machine or the grader (a closed temp folder, a broken
-interpreter, a confinement that kills every child, mypy failing), so the batch stops with a
+interpreter, a confinement that kills every child, mypy failing), so the run stops with a
 message for staff naming the cause, and no student gets a row. ``run_autograder`` does the
 same and then records no score (Gradescope shows an autograder failure).
 
-The known-good runs while mypy checks the batch in its own process, so it costs little
-wall time; its own mypy result arrives with the batch's and is checked afterwards.
+A broken environment only ever takes points away, so a run whose every submission earned
+full marks has proven the path itself: the known-good is graded only when some result is
+below full marks (a batch's workers grade it first, beside the students; ``grade_in_turn``
+grades it after them, only when needed). Either way it is checked before any report.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
-from dataclasses import replace
+import threading
+from collections.abc import Callable, Iterable
 
 from autograder.config import PACKAGE_DIR, Limits
+from autograder.confine.probe import detect_confinement
 from autograder.intake.submission import Submission
-from autograder.judge.case import Case
-from autograder.pipeline.grading import grade_one
 from autograder.score.result import GradeResult
-from autograder.score.rubric import Rubric
-from autograder.static.batch import static_reports
+from autograder.static.batch import StaticChecks
 from autograder.static.report import StaticReport
 
 KNOWN_GOOD_FILE = PACKAGE_DIR / "pipeline" / "known_good.py"
@@ -43,9 +45,17 @@ def known_good() -> Submission:
     return Submission(KNOWN_GOOD_ID, "known_good.py", KNOWN_GOOD_FILE.read_bytes())
 
 
-def assume_typed(report: StaticReport) -> StaticReport:
-    """The known-good's report while its mypy result is still on the way (checked later)."""
-    return replace(report, mypy_errors=[])
+def needs_proof(results: Iterable[GradeResult]) -> bool:
+    """Whether a result is below full marks (or not ok): only then can a broken
+    environment have cost a student anything, and the known-good must vouch for it."""
+    return any(r.score < r.max_score or r.status != "ok" for r in results)
+
+
+def prove(result: GradeResult, report: StaticReport) -> None:
+    """Raise ``EnvironmentFault`` unless the known-good's grade shows a working path."""
+    problem = fault(result, report.mypy_errors)
+    if problem is not None:
+        raise EnvironmentFault(problem)
 
 
 def fault(result: GradeResult, mypy_errors: list[str] | None) -> str | None:
@@ -78,24 +88,47 @@ def fault(result: GradeResult, mypy_errors: list[str] | None) -> str | None:
     return message + "\nNo student was graded; fix the machine and grade again."
 
 
-def checked_statically(
-    submissions: list[Submission], cases: list[Case], rubric: Rubric, limits: Limits
-) -> dict[str, StaticReport]:
-    """Static reports of ``submissions``, after the preflight proved the path works.
+def _probe_early() -> None:
+    """Probe the confinement (its answer is cached) while other work goes on; a failure
+    is raised again, in the caller's thread, by the first confined child."""
+    with contextlib.suppress(Exception):
+        detect_confinement()
 
-    Raises ``EnvironmentFault`` when the known-good submission, graded through the same
-    path while mypy runs, does not earn full marks.
+
+def grade_in_turn(
+    submissions: list[Submission],
+    limits: Limits,
+    progress: Callable[[], None] | None = None,
+) -> dict[str, GradeResult]:
+    """Grade ``submissions`` one after the other in this process, each as soon as its
+    static checks are done; then, if any result is below full marks, the known-good.
+
+    The static tools start first, and the confinement is probed in a thread, so this
+    process loads pytest and the cases while they work. Raises ``EnvironmentFault`` when
+    the known-good is not full.
     """
     good = known_good()
-    outcome: list[GradeResult] = []
+    checks = StaticChecks([*submissions, good], limits)
+    probing = threading.Thread(target=_probe_early, daemon=True)
+    probing.start()
+    from autograder.cases.casebook import load_cases  # imported while mypy works
+    from autograder.pipeline.grading import grade_one
+    from autograder.score.rubric import load_rubric
 
-    def preflight(reports: dict[str, StaticReport]) -> None:
-        typed = assume_typed(reports[good.id])
+    cases, rubric = load_cases(), load_rubric()
+    probing.join()
+    by_id = {sub.id: sub for sub in submissions}
+    results: dict[str, GradeResult] = {}
+    for key in checks.settled():
+        if key in by_id:
+            results[key] = grade_one(
+                by_id[key], checks.reports[key], cases, rubric, limits
+            )
+            if progress is not None:
+                progress()
+    reports = checks.finish()
+    if needs_proof(results.values()):
         with contextlib.redirect_stderr(io.StringIO()):  # its faults go in one message
-            outcome.append(grade_one(good, typed, cases, rubric, limits))
-
-    reports = static_reports([*submissions, good], meanwhile=preflight, limits=limits)
-    problem = fault(outcome[0], reports.pop(good.id).mypy_errors)
-    if problem is not None:
-        raise EnvironmentFault(problem)
-    return reports
+            result = grade_one(good, reports[good.id], cases, rubric, limits)
+        prove(result, reports[good.id])
+    return results

@@ -10,10 +10,13 @@ checks appear only as "hidden checks", never with a count or their data.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from autograder.cases.plugin import CaseResult
 from autograder.score.result import GradeResult
 from autograder.score.scoring import ItemScore
+
+if TYPE_CHECKING:  # the plugin's module imports pytest, which reports never need
+    from autograder.cases.plugin import CaseResult
 
 MAX_DETAILS = 3  # public checks detailed per cause
 STATIC_ITEMS = frozenset({"typing", "formatting"})

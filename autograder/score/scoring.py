@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from autograder.cases.plugin import CaseResult
 from autograder.score.rubric import KNOWN_ITEMS, Rubric
+
+if TYPE_CHECKING:  # the plugin's module imports pytest, which scoring never needs
+    from autograder.cases.plugin import CaseResult
 
 # Every item that runs the student's functions (typing and formatting only read the file).
 CORRECTNESS_ITEMS = frozenset(KNOWN_ITEMS) - {"typing", "formatting"}

@@ -1,55 +1,110 @@
-"""The static checks of a whole batch: every submission parsed, then one mypy run for all.
+"""The static checks of a whole batch: every submission parsed at once, then one mypy run and
+one black worker for all, each in its own process, and each file's report handed on as
+soon as both have spoken about it.
 
-mypy runs in its own process and one black worker checks formatting in another, each under
-its limits; while mypy finishes, the caller's ``meanwhile`` runs on the parsed reports (the
-preflight grades its known-good submission then).
+mypy streams its verdicts file by file and black checks the files in turn (a thread here
+feeds its worker), so a batch starts grading its first files while mypy and black are
+still on the others, and the grader's own process stays free for its imports and the
+confined runs meanwhile.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import queue
+import threading
+from collections.abc import Iterator
 
 from autograder.config import KIT_ROOT, Limits
 from autograder.contract.source_text import reading
 from autograder.intake.submission import Submission
-from autograder.static.black_run import BlackRun
+from autograder.static.black_run import BlackCache, BlackRun
 from autograder.static.mypy_run import MypyRun
 from autograder.static.read import read_submission
 from autograder.static.report import StaticReport
 
 MYPY_CACHE = KIT_ROOT / ".cache" / "mypy"
+BLACK_CACHE = KIT_ROOT / ".cache" / "black"
+BLACK, MYPY = "black", "mypy"
+
+
+def parsed(submission: Submission) -> StaticReport:
+    """A submission decoded and parsed in this process (black and mypy still to come)."""
+    with reading(submission.line_map):  # a notebook's syntax error names its cell
+        if submission.problem is not None:
+            return StaticReport(
+                fatal=submission.problem, fatal_kind=submission.problem_kind
+            )
+        return read_submission(
+            submission.source, black=False, file_name=submission.file_name
+        )
+
+
+class StaticChecks:
+    """The static checks of a batch, under way from construction.
+
+    Every file is parsed at once; mypy (one process for all) and black (one worker, fed
+    in the order given, so the files graded first are formatted first) then run beside
+    the caller. ``settled()`` yields each submission id as soon as its report is
+    complete; ``finish()`` waits for the rest and ends both tools. Start any worker
+    processes by ``fork`` before constructing this: it starts threads.
+    """
+
+    def __init__(self, submissions: list[Submission], limits: Limits) -> None:
+        self.reports = {sub.id: parsed(sub) for sub in submissions}
+        self._events: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()
+        checked = [key for key, r in self.reports.items() if r.fatal is None]
+        self._waiting = {key: {BLACK, MYPY} for key in checked}
+        self._yielded: set[str] = set()
+        self._mypy = MypyRun(
+            {key: self.reports[key].text for key in checked},
+            MYPY_CACHE,
+            limits,
+            on_settled=lambda key: self._events.put((MYPY, key)),
+        )
+        self._black = threading.Thread(
+            target=self._format, args=(checked, limits), daemon=True
+        )
+        self._black.start()
+
+    def _format(self, keys: list[str], limits: Limits) -> None:
+        """black on each file in turn (in this thread; black itself in its worker)."""
+        done = 0
+        try:
+            with BlackRun(limits, BlackCache(BLACK_CACHE)) as formatting:
+                for key in keys:
+                    formatting.check(self.reports[key])
+                    self._events.put((BLACK, key))
+                    done += 1
+        finally:  # an unexpected failure leaves the rest "formatting not checked"
+            for key in keys[done:]:
+                self._events.put((BLACK, key))
+
+    def settled(self) -> Iterator[str]:
+        """Each submission id once, as soon as its report is complete."""
+        for key in self.reports:
+            if key not in self._waiting and key not in self._yielded:
+                self._yielded.add(key)
+                yield key  # it could not be parsed: nothing more will come
+        while any(self._waiting.values()):
+            tool, key = self._events.get()
+            self._waiting[key].discard(tool)
+            if tool == MYPY:
+                self._mypy.record_one(key, self.reports[key])
+            if not self._waiting[key] and key not in self._yielded:
+                self._yielded.add(key)
+                yield key
+
+    def finish(self) -> dict[str, StaticReport]:
+        """Every report, complete; both tools ended."""
+        for _ in self.settled():
+            pass
+        self._black.join()
+        self._mypy.record(self.reports)
+        return self.reports
 
 
 def static_reports(
-    submissions: list[Submission],
-    meanwhile: Callable[[dict[str, StaticReport]], None] | None = None,
-    limits: Limits | None = None,
+    submissions: list[Submission], limits: Limits | None = None
 ) -> dict[str, StaticReport]:
-    """Parse every submission, then type-check all parseable ones in one mypy run.
-
-    mypy runs in its own process and one black worker checks formatting in another (each
-    under the limits of ``limits``); this one waits for black, then runs ``meanwhile``
-    (the preflight) on the parsed reports while mypy finishes.
-    """
-    limits = limits or Limits()
-    reports = {}
-    for sub in submissions:
-        with reading(sub.line_map):  # a notebook's syntax error names its cell
-            if sub.problem is not None:
-                report = StaticReport(fatal=sub.problem, fatal_kind=sub.problem_kind)
-            else:
-                report = read_submission(
-                    sub.source, black=False, file_name=sub.file_name
-                )
-        reports[sub.id] = report
-    texts = {key: r.text for key, r in reports.items() if r.fatal is None}
-    checking = MypyRun(texts, MYPY_CACHE, limits)
-    try:
-        with BlackRun(limits) as formatting:
-            for report in reports.values():
-                formatting.check(report)
-        if meanwhile is not None:
-            meanwhile(reports)
-    finally:
-        checking.record(reports)
-    return reports
+    """Parse, format-check and type-check ``submissions``; every report, complete."""
+    return StaticChecks(submissions, limits or Limits()).finish()

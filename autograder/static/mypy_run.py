@@ -16,6 +16,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -68,6 +69,10 @@ class _Round:
     heard: float = field(default_factory=time.monotonic)  # last output of any kind
     memory: bool = False  # it raised MemoryError
     done: bool = False  # it said the build finished (an exit code alone proves nothing)
+    # module -> the line of its appended marker, whose note is the file's last message
+    # (mypy writes a file's messages together, sorted by line, once the file is checked)
+    marker_lines: dict[str, int] = field(default_factory=dict)
+    on_checked: Callable[[str, list[str]], None] | None = None
 
     def current(self) -> str | None:
         """The file mypy is working on: one whose interface is written but whose messages
@@ -94,6 +99,10 @@ class _Round:
                     self.errors.setdefault(module, []).append(
                         f"line {match['line']}: {safe_text(match['msg'], 500)}"
                     )
+                elif self.on_checked is not None and self.marker_lines.get(
+                    module
+                ) == int(match["line"]):
+                    self.on_checked(module, self.errors.get(module, []))
             return
         if "MemoryError" in line:
             self.memory = True
@@ -128,6 +137,10 @@ class MypyRun:
     A thread watches mypy's verbose log: a file it works on for longer than
     ``limits.mypy_seconds``, or on which it runs out of memory, gets no verdict (with the
     reason, in ``failures``) and mypy is run again on the files it had not finished.
+
+    ``on_settled`` (called in that thread) receives each key once, as soon as its verdict
+    (or the reason for having none) is final, while mypy goes on with the other files: a
+    batch starts grading a file without waiting for the whole class to be checked.
     """
 
     def __init__(
@@ -136,6 +149,7 @@ class MypyRun:
         cache_dir: Path,
         limits: Limits | None = None,
         lock_wait: float = MYPY_LOCK_WAIT,
+        on_settled: Callable[[str], None] | None = None,
     ) -> None:
         self.texts, self.cache_dir = texts, cache_dir
         self.limits = limits or Limits()
@@ -143,6 +157,10 @@ class MypyRun:
         self.names: dict[str, list[str]] = {}  # module -> keys with that text
         self.verdicts: dict[str, list[str]] = {}  # module -> errors
         self.failures: dict[str, tuple[str, bool]] = {}  # key -> (why, grader's fault)
+        self._on_settled = on_settled
+        self._modules: dict[str, str] = {}  # key -> module
+        self._marker_lines: dict[str, int] = {}  # module -> line of its marker
+        self._announced: set[str] = set()  # modules whose keys were announced
         self.process: subprocess.Popen[bytes] | None = None
         self._folder: tempfile.TemporaryDirectory[str] | None = None
         self._lock: IO[bytes] | None = None
@@ -163,7 +181,9 @@ class MypyRun:
                 (folder / f"{module}.py").write_bytes(
                     checked.encode("utf-8", "surrogatepass")
                 )
+                self._marker_lines[module] = checked.count("\n")
             self.names.setdefault(module, []).append(key)
+            self._modules[key] = module
         cache = self._locked_cache(folder)
         self._thread = threading.Thread(
             target=self._check_all, args=(folder, cache), daemon=True
@@ -174,6 +194,26 @@ class MypyRun:
 
     def _check_all(self, folder: Path, cache: Path) -> None:
         """Rounds of mypy until every file has a verdict or a reason for having none."""
+        try:
+            self._rounds(folder, cache)
+        finally:  # whatever happened, every key is announced
+            for module in self.names:
+                self._announce(module)
+
+    def _announce(self, module: str) -> None:
+        if module not in self._announced:
+            self._announced.add(module)
+            for key in self.names[module]:
+                if self._on_settled is not None:
+                    self._on_settled(key)
+
+    def _checked(self, module: str, errors: list[str]) -> None:
+        """mypy printed the file's last message: its verdict is final."""
+        if module in self.names and module not in self.verdicts:
+            self.verdicts[module] = list(errors)
+            self._announce(module)
+
+    def _rounds(self, folder: Path, cache: Path) -> None:
         pending = sorted(self.names)
         while pending:
             heard = self._round(folder, cache, pending)
@@ -200,6 +240,7 @@ class MypyRun:
     def _fail(self, module: str, why: str, fault: bool) -> None:
         for key in self.names[module]:
             self.failures[key] = (why, fault)
+        self._announce(module)
 
     def _round(self, folder: Path, cache: Path, modules: list[str]) -> _Round:
         """One mypy process over ``modules``; verdicts for those it finished."""
@@ -227,12 +268,13 @@ class MypyRun:
             preexec_fn=lambda: tool_limits(self.limits.static_memory_bytes),
         )
         self.process = process
-        heard = _Round()
+        heard = _Round(marker_lines=self._marker_lines, on_checked=self._checked)
         self._listen(process, heard)
         finished = heard.done and process.returncode in (0, 1)
         for module in modules:
-            if finished or module in heard.finished:
+            if (finished or module in heard.finished) and module not in self.verdicts:
                 self.verdicts[module] = heard.errors.get(module, [])
+                self._announce(module)
         return heard
 
     def _listen(self, process: subprocess.Popen[bytes], heard: _Round) -> None:
@@ -307,9 +349,15 @@ class MypyRun:
 
     def record(self, reports: dict[str, StaticReport]) -> None:
         """Give each report its verdict, or the reason it has none."""
-        checked = self.result()
+        self.result()
         for key in self.texts:
-            reports[key].mypy_errors = checked.get(key)
+            self.record_one(key, reports[key])
+
+    def record_one(self, key: str, report: StaticReport) -> None:
+        """Give ``report`` the verdict of ``key`` (once it has settled), or the reason it
+        has none."""
+        verdict = self.verdicts.get(self._modules[key])
+        report.mypy_errors = None if verdict is None else list(verdict)
+        if verdict is None:
             why, fault = self.failures.get(key, ("mypy could not check the file", True))
-            if key not in checked:
-                reports[key].mypy_note, reports[key].mypy_fault = why, fault
+            report.mypy_note, report.mypy_fault = why, fault
