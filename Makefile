@@ -93,7 +93,7 @@ $(BENCH_STAMP): pyproject.toml
 	@touch $@
 
 bench: $(STAMP) $(BENCH_STAMP)
-	$(BENCH_VENV)/bin/python -m bench --jobs "$(JOBS)"
+	$(BENCH_VENV)/bin/python -m bench --jobs "$(JOBS)" --grading-python "$(PY)"
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) out dist build *.egg-info

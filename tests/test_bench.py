@@ -42,6 +42,8 @@ def bench_output() -> str:
             "--size",
             "2,16,16,4",
             "--direct",
+            "--grading-python",
+            sys.executable,
         ],
         cwd=KIT_ROOT,
         env=env,
@@ -74,11 +76,18 @@ def row(rows: dict[str, str], prefix: str) -> str:
 def test_bench_prints_every_row_and_grades_what_it_times(bench_output: str) -> None:
     rows = table_rows(bench_output)
     assert "scored 10/10" in row(rows, "one submission, `python -m autograder grade`")
+    below = row(rows, "one submission below full marks")
+    assert "scored 10/10" not in below and "scored " in below
     gradescope = row(rows, "one submission, Gradescope `run_autograder`")
-    assert "scored 10" in gradescope or "not measured" in gradescope
+    assert "scored 10" in gradescope  # the Gradescope scripts live in the kit
+    otter = row(rows, "the same submission, `otter run")
+    assert "scored 10/10" in otter or "not measured" in otter
+    if "scored" in otter:
+        assert row(rows, "one submission: `make grade` / `otter run`").endswith("x")
     assert "6 gradebook rows" in row(rows, "batch, new class: 6 generated submissions")
     assert "6 gradebook rows" in row(rows, "batch, regrade: 6 generated submissions")
-    assert "main process" in row(rows, "grader peak memory")
+    memory = row(rows, "grader peak memory")
+    assert "summed PSS" in memory and "main process" in memory
     assert "(float32 out)" in row(rows, "reference `multi_head_attention`, float32")
     torch_row = row(rows, "PyTorch")
     assert "ratio reference / PyTorch" in torch_row or "ratio skipped" in torch_row

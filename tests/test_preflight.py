@@ -90,6 +90,43 @@ def test_a_broken_environment_stops_the_batch_before_any_student_row(
     assert (out / "gradebook.csv").read_text() == "submission,score\nkept,7\n"
 
 
+@pytest.fixture
+def wrong_known_good(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A known-good file that loses points, standing in for any broken environment."""
+    wrong = tmp_path / "known_good.py"
+    wrong.write_bytes((EXAMPLES / "no_scale.py").read_bytes())
+    monkeypatch.setattr(preflight, "KNOWN_GOOD_FILE", wrong)
+
+
+@pytest.mark.usefixtures("wrong_known_good")
+def test_a_broken_environment_stops_a_batch_of_workers_before_any_student_row(
+    tmp_path: Path,
+) -> None:
+    # The workers grade the known-good beside the students; it is checked first.
+    out = tmp_path / "out"
+    with pytest.raises(EnvironmentFault) as caught:
+        grade_folder(EXAMPLES, out, jobs=2, limits=TEST_LIMITS, quiet=True)
+    assert "known to be correct scored" in str(caught.value)
+    assert not out.exists() or not any(out.iterdir())
+
+
+@pytest.mark.usefixtures("wrong_known_good")
+def test_a_run_where_every_submission_is_full_needs_no_known_good(
+    tmp_path: Path,
+) -> None:
+    # A broken environment only takes points away: full marks prove the path themselves,
+    # so the (here wrong) known-good is not graded and cannot stop the run.
+    folder = tmp_path / "class"
+    folder.mkdir()
+    for name in ("correct.py", "loop_heads.py"):
+        (folder / name).write_bytes((EXAMPLES / name).read_bytes())
+    results = grade_folder(
+        folder, tmp_path / "out", jobs=1, limits=TEST_LIMITS, quiet=True
+    )
+    assert [r.score for r in results] == [10.0, 10.0]
+    assert (tmp_path / "out" / "gradebook.csv").exists()
+
+
 @needs_root
 @needs_uid_mode  # else the interpreter, not the temp folder, would be the fault
 def test_a_closed_temp_folder_in_uid_mode_is_caught_by_the_preflight(

@@ -1,0 +1,131 @@
+"""The static phase of a batch hands each file on as soon as mypy and black are done with
+it, with the verdict a whole run gives; black's answers are kept for the same text; the
+grader starts its static tools before it imports pytest or jsonschema."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from jsonschema.validators import validator_for
+
+from autograder.config import KIT_ROOT, Limits
+from autograder.intake.submission import Submission
+from autograder.report.results_json import SCHEMA_FILE
+from autograder.score.rubric import SCHEMA
+from autograder.static.batch import StaticChecks
+from autograder.static.black_run import BlackCache, BlackRun
+from autograder.static.mypy_run import MypyRun
+from autograder.static.read import read_submission
+from autograder.static.report import StaticReport
+from tests.conftest import EXAMPLES
+
+# Errors on several lines, the last one just above the grader's appended marker: a verdict
+# handed on before mypy printed them all would miss some.
+MANY_ERRORS = (
+    "def a(x: int) -> str:\n    return x\n\n\n"
+    "def b(x: str) -> int:\n    return x\n\n\n"
+    "def c(x: int) -> bytes:\n    return x\n"
+)
+TYPED = "def double(x: int) -> int:\n    return 2 * x\n"
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One mypy cache for this module's tests."""
+    return tmp_path_factory.mktemp("mypy-cache")
+
+
+def test_mypy_hands_on_each_file_with_every_error_the_whole_run_finds(
+    cache: Path,
+) -> None:
+    texts = {"many": MANY_ERRORS, "typed": TYPED, "same": MANY_ERRORS}
+    at_hand: dict[str, list[str] | None] = {}
+
+    def handed_on(key: str) -> None:  # the verdict as it stands when the key comes out
+        report = StaticReport()
+        running.record_one(key, report)
+        at_hand[key] = report.mypy_errors
+
+    running = MypyRun(texts, cache, on_settled=handed_on)
+    final = running.result()
+    assert sorted(at_hand) == sorted(texts)  # each key once
+    assert at_hand == final
+    assert len(final["many"]) == 3 and final["typed"] == []
+
+
+def test_a_file_that_cannot_be_parsed_comes_out_at_once_and_each_file_once() -> None:
+    correct = (EXAMPLES / "correct.py").read_bytes()
+    submissions = [
+        Submission("a", "a.py", correct),
+        Submission("broken", "broken.py", b"def (:\n"),
+        Submission(
+            "b", "b.py", correct.replace(b"def create_qkv(", b"def create_qkv (")
+        ),
+    ]
+    checks = StaticChecks(submissions, Limits())
+    order = []
+    for key in checks.settled():
+        report = checks.reports[key]
+        order.append(key)
+        if report.fatal is None:  # complete when handed on: both tools have spoken
+            assert report.mypy_errors == [] and report.black_clean is not None
+    assert order[0] == "broken" and sorted(order) == ["a", "b", "broken"]
+    reports = checks.finish()
+    assert reports["a"].black_clean is True and reports["b"].black_clean is False
+    assert "syntax error" in (reports["broken"].fatal or "")
+
+
+def test_black_answers_the_same_text_from_its_cache_without_a_worker(
+    tmp_path: Path,
+) -> None:
+    source = b"def f(x: int)->int:\n    return x\n"
+    first, again = (read_submission(source, black=False) for _ in range(2))
+    with BlackRun(Limits(), BlackCache(tmp_path)) as formatting:
+        formatting.check(first)
+        assert formatting.process is not None  # black really ran once
+    with BlackRun(Limits(), BlackCache(tmp_path)) as formatting:
+        formatting.check(again)
+        assert formatting.process is None  # answered from the cache
+    assert again.black_clean is first.black_clean is False
+    assert again.black_note == first.black_note
+    other = read_submission(source + b"\n\n", black=False)
+    assert BlackCache(tmp_path).get(other.text) is None  # another text, no answer
+
+
+def test_an_answer_of_another_black_is_never_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = "x = 1\n"
+    BlackCache(tmp_path).put(text, {"unchanged": False, "changed": 1})
+    monkeypatch.setattr(sys, "executable", "/elsewhere/bin/python")
+    assert BlackCache(tmp_path).get(text) is None
+
+
+def test_the_kits_schemas_are_valid_schemas() -> None:
+    # Checked here once, no longer at every start of the grader.
+    gradescope = json.loads(SCHEMA_FILE.read_text())
+    for schema in (SCHEMA, gradescope):
+        validator_for(schema).check_schema(schema)
+
+
+def test_the_grader_starts_its_static_tools_before_importing_pytest_or_jsonschema() -> (
+    None
+):
+    probe = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys\n"
+            "import autograder.__main__, autograder.pipeline.batch\n"
+            "print(sorted(m for m in ('pytest', 'jsonschema') if m in sys.modules))\n",
+        ],
+        cwd=KIT_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert probe.stdout.strip() == "[]", probe.stderr[-2000:]
