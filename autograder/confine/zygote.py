@@ -195,7 +195,7 @@ def become_child(job: dict[str, Any], fds: list[int], child: types.ModuleType, g
     try:
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        if gate is not None:  # wait until the parent that made the namespaces is gone
+        if gate is not None:  # wait until the zygote has reaped the middle process
             os.read(gate, 1)
             os.close(gate)
         request_fd, reply_fd, output_fd = fds[:3]
@@ -323,27 +323,33 @@ class Zygote:
                 become_child(job, fds, self.child, None)
             return pid
         report_read, report_write = os.pipe()
+        # The child may ask for SIGKILL at its parent's death only once the middle process
+        # is reaped (reparenting sends that signal): this gate opens then.
+        gate_read, gate_write = os.pipe()
         middle = os.fork()
         if middle == 0:
             try:
                 self._forget()
                 os.close(report_read)
+                os.close(gate_write)
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                 _check(_libc.unshare(CHILD_NAMESPACES), "unshare")
-                gate_read, gate_write = os.pipe()
                 pid = os.fork()
                 if pid == 0:
                     os.close(report_write)
-                    os.close(gate_write)
                     become_child(job, fds, self.child, gate_read)
                 os.write(report_write, str(pid).encode())
             except BaseException as exc:  # noqa: B036 - told to the zygote, then gone
                 os.write(report_write, f"!{exc}".encode())
             os._exit(0)
         os.close(report_write)
-        report = os.read(report_read, 512).decode()
-        os.close(report_read)
-        os.waitpid(middle, 0)
+        os.close(gate_read)
+        try:
+            report = os.read(report_read, 512).decode()
+            os.close(report_read)
+            os.waitpid(middle, 0)
+        finally:
+            os.close(gate_write)
         if not report or report.startswith("!"):
             raise OSError(f"the child's namespaces could not be made ({report[1:]})")
         return int(report)
