@@ -17,6 +17,7 @@ import os
 import shlex
 import subprocess
 import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from autograder.config import FIXTURES_DIR, SOLUTION_DIR, Limits
@@ -100,29 +101,31 @@ def python_binds() -> tuple[str, ...]:
     return tuple(binds)
 
 
-def jail_script(
-    root: str,
-    source: str,
-    python_binds: tuple[str, ...],
-    uid: int | None,
-    limits: Limits,
-) -> str:
-    """The shell script that builds the child's root filesystem, then starts ``$@`` in it.
+@dataclass(frozen=True)
+class JailLayout:
+    """What a jail's root holds, as data: the shell script (``jail_script``) and the zygote
+    (``zygote.py``, with system calls) build the same root from it.
 
-    It runs as (namespace) root inside the new namespaces; every path in it comes from the
-    grader, never from the submission.
+    Paths inside are relative to the root; every one comes from the grader, never from a
+    submission.
     """
-    q = shlex.quote
-    jail = root.rstrip("/")
-    tmpfs = (
-        f"size={max(4 * limits.file_bytes, 16 << 20)},nr_inodes=4096,"
-        "mode=755,nosuid,nodev"
-    )
-    jail_at = '"$R"'  # every path below is under the jail; no cd (it would set PWD)
-    lines = [
-        f"R={q(jail)}",
-        f"mount -t tmpfs -o {tmpfs} mhsa-jail {jail_at}",
-    ]
+
+    tmpfs: str  # mount options of the root's tmpfs (size, inodes, mode)
+    folders: tuple[str, ...]  # made empty
+    links: tuple[tuple[str, str], ...]  # (target, name): /bin -> usr/bin and the like
+    binds: tuple[tuple[str, str], ...]  # (host folder, inside): read-only, nosuid, nodev
+    nodes: tuple[str, ...]  # device nodes and /etc/ld.so.cache, bound from the host
+    workdir: str = JAIL_WORKDIR.strip("/")
+
+    def as_json(self) -> dict[str, object]:
+        """The layout as the zygote reads it."""
+        return asdict(self)
+
+
+def jail_layout(limits: Limits, python_binds: tuple[str, ...]) -> JailLayout:
+    """The root a jail gets: ``/usr``, the ``/bin``-style links or folders, the
+    interpreter's prefixes, five device nodes, and empty ``/proc``, ``/tmp`` and workdir."""
+    tmpfs = f"size={max(4 * limits.file_bytes, 16 << 20)},nr_inodes=4096,mode=755"
     folders = ["usr", "proc", "dev", "etc", "tmp", "dev/shm", JAIL_WORKDIR.strip("/")]
     binds = [("/usr", "usr")]
     links = []
@@ -136,42 +139,69 @@ def jail_script(
     for path in python_binds:
         folders.append(path.strip("/"))
         binds.append((path, path.strip("/")))
-    lines.append("mkdir -p " + " ".join(f"{jail_at}/{q(f)}" for f in folders))
-    lines += [f"ln -s {q(target)} {jail_at}/{name}" for target, name in links]
-    lines += [
-        f"mount --bind -o ro,nosuid,nodev {q(host)} {jail_at}/{q(inside)}"
-        for host, inside in binds
-    ]
     nodes = [f"dev/{device}" for device in JAIL_DEVICES]
     if os.path.isfile("/etc/ld.so.cache"):
         nodes.append("etc/ld.so.cache")
-    lines.append("touch " + " ".join(f"{jail_at}/{node}" for node in nodes))
+    return JailLayout(tmpfs, tuple(folders), tuple(links), tuple(binds), tuple(nodes))
+
+
+def jail_script(
+    root: str,
+    source: str | None,
+    python_binds: tuple[str, ...],
+    uid: int | None,
+    limits: Limits,
+    drop: bool = True,
+) -> str:
+    """The shell script that builds the child's root filesystem, then starts ``$@`` in it.
+
+    It runs as (namespace) root inside the new namespaces; every path in it comes from the
+    grader, never from the submission. Without a ``source`` and with ``drop`` False it
+    builds the zygote's base jail: the same root, no student file, and the capabilities
+    kept so each forked child can build its own.
+    """
+    q = shlex.quote
+    layout = jail_layout(limits, python_binds)
+    jail_at = '"$R"'  # every path below is under the jail; no cd (it would set PWD)
+    lines = [
+        f"R={q(root.rstrip('/'))}",
+        f"mount -t tmpfs -o {layout.tmpfs},nosuid,nodev mhsa-jail {jail_at}",
+        "mkdir -p " + " ".join(f"{jail_at}/{q(f)}" for f in layout.folders),
+    ]
+    lines += [f"ln -s {q(target)} {jail_at}/{name}" for target, name in layout.links]
+    lines += [
+        f"mount --bind -o ro,nosuid,nodev {q(host)} {jail_at}/{q(inside)}"
+        for host, inside in layout.binds
+    ]
+    lines.append("touch " + " ".join(f"{jail_at}/{node}" for node in layout.nodes))
     lines += [
         f"mount --bind {'-o ro ' if node.startswith('etc') else ''}/{node} {jail_at}/{node}"
-        for node in nodes
+        for node in layout.nodes
     ]
     work = f"{jail_at}{JAIL_WORKDIR}"
     lines += [
         f"ln -s /proc/self/fd {jail_at}/dev/fd",
         f"chmod 1777 {jail_at}/tmp {jail_at}/dev/shm",
         f"mount -t proc -o nosuid,nodev,noexec proc {jail_at}/proc",
-        f"cp {q(source)} {work}/{PRIVATE_FILE_NAME}",
     ]
+    if source is not None:
+        lines.append(f"cp {q(source)} {work}/{PRIVATE_FILE_NAME}")
     if uid is not None:
         lines.append(f"chown -R {uid}:{uid} {work}")
     lines.append(f"chmod 700 {work}")
-    drop = ["--no-new-privs", "--inh-caps=-all", "--bounding-set=-all"]
+    privileges = ["--no-new-privs", "--inh-caps=-all", "--bounding-set=-all"]
     if uid is not None:
-        drop = [f"--reuid={uid}", f"--regid={uid}", "--clear-groups", *drop]
+        privileges = [f"--reuid={uid}", f"--regid={uid}", "--clear-groups", *privileges]
     setup = " &&\n".join(lines)  # the first failure stops the setup
     chroot, setpriv = tool("chroot") or "chroot", tool("setpriv") or "setpriv"
+    start = f"{q(setpriv)} {' '.join(privileges)} -- " if drop else ""
     return (
         "exec 2>&1\n"  # the child's stderr joins its stdout; unshare's own stays silent
         f"PATH={SYSTEM_PATH}\n"
         f"{{\n{setup}\n}} </dev/null >/dev/null 2>&1 || exit {JAIL_SETUP_FAILED}\n"
         f"PATH={SCRUBBED_ENV['PATH']}\n"
         "unset PWD OLDPWD\n"
-        f"exec {q(chroot)} \"$R\" {q(setpriv)} {' '.join(drop)} -- \"$@\"\n"
+        f'exec {q(chroot)} "$R" {start}"$@"\n'
     )
 
 

@@ -177,19 +177,24 @@ def child_command(student_file: str, names: list[str], reply_fd: int) -> list[st
     ]
 
 
+def child_rlimits(limits: Limits, nproc: int) -> dict[str, int]:
+    """The rlimits of one child, by ``resource`` name (the zygote reads them so too)."""
+    return {
+        "RLIMIT_CPU": limits.cpu_seconds,
+        "RLIMIT_AS": limits.memory_bytes,
+        "RLIMIT_FSIZE": limits.file_bytes,
+        "RLIMIT_NOFILE": limits.open_files,
+        "RLIMIT_NPROC": nproc,
+        "RLIMIT_CORE": 0,
+        "RLIMIT_MSGQUEUE": 0,  # no POSIX message queue outlives the child
+    }
+
+
 def _apply_rlimits(limits: Limits, nproc: int) -> None:
     """Runs in the forked child before exec: the kernel enforces these from then on.
 
     Also asks for SIGKILL should the grader die first, so a child never outlives it.
     """
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    for which, value in (
-        (resource.RLIMIT_CPU, limits.cpu_seconds),
-        (resource.RLIMIT_AS, limits.memory_bytes),
-        (resource.RLIMIT_FSIZE, limits.file_bytes),
-        (resource.RLIMIT_NOFILE, limits.open_files),
-        (resource.RLIMIT_NPROC, nproc),
-        (resource.RLIMIT_CORE, 0),
-        (resource.RLIMIT_MSGQUEUE, 0),  # no POSIX message queue outlives the child
-    ):
-        resource.setrlimit(which, (value, value))
+    for name, value in child_rlimits(limits, nproc).items():
+        resource.setrlimit(getattr(resource, name), (value, value))

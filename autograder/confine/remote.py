@@ -34,7 +34,9 @@ from autograder.confine.channel import (
     read_header,
     write_frame,
 )
+from autograder.confine.mode import Confinement
 from autograder.confine.probe import detect_confinement
+from autograder.confine.forked import ForkedProcess, start_child, zygote_failed
 from autograder.confine.process import ConfinedProcess
 from autograder.confine.uid import new_sandbox_uid
 from autograder.contract.functions import (
@@ -94,7 +96,7 @@ class StudentModule:
     source: bytes
     limits: Limits
     started: float = field(default_factory=time.monotonic)
-    process: ConfinedProcess | None = None
+    process: ConfinedProcess | ForkedProcess | None = None
     resolved: dict[str, str] = field(default_factory=dict)
     import_failure: Failed | Raised | None = None
     hung: dict[str, Failed] = field(default_factory=dict)
@@ -116,13 +118,11 @@ class StudentModule:
     def _start(self) -> None:
         if self.uid is None:
             self.uid = new_sandbox_uid()  # every child of this submission, no other's
-        self.process = ConfinedProcess(
-            self.source,
-            self._names(),
-            self.limits,
-            detect_confinement(),
-            uid=self.uid,
+        confinement = detect_confinement()
+        self.process = start_child(
+            self.source, self._names(), self.limits, confinement, self.uid
         )
+        forked = isinstance(self.process, ForkedProcess)
         deadline = time.monotonic() + min(
             self.limits.import_seconds, self._budget_left()
         )
@@ -138,6 +138,8 @@ class StudentModule:
                 )
         except ChannelTimeout:
             self._stop()
+            if not started and forked:
+                return self._restart_afresh(confinement, "a child did not start in time")
             self.import_failure = (
                 Failed(
                     "timeout",
@@ -151,6 +153,10 @@ class StudentModule:
             return
         except (ChannelClosed, ProtocolViolation):
             status = self._stop()
+            if not started and forked:
+                return self._restart_afresh(
+                    confinement, f"a child failed to start: {self.printed[-1][-300:]}"
+                )
             self.import_failure = (
                 Failed("crash", f"importing your file failed: {describe_exit(status)}")
                 if started
@@ -174,6 +180,13 @@ class StudentModule:
             for alias in aliases:
                 if found.get(alias) is True:
                     self.resolved.setdefault(canonical, alias)
+
+    def _restart_afresh(self, confinement: Confinement, why: str) -> None:
+        """A zygote's child died before it read the student's file (the grader's fault):
+        stop using the zygote here, and start this submission's child afresh."""
+        zygote_failed(confinement, why)
+        self.printed.pop()  # the failed start's words are for staff, told on stderr
+        self._start()
 
     def _stop(self) -> int | None:
         if self.process is None:

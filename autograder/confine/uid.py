@@ -76,6 +76,12 @@ def uids_of(pid: int) -> range:
     return range(first, first + (1 << UID_BITS))
 
 
+def zygote_uid() -> int:
+    """The uid the zygote of grader process ``pid`` runs as in uid mode: below every
+    sandbox uid (``uids_of``), so no child ever shares it, and owned by nobody."""
+    return SANDBOX_UID_BASE - 1 - (os.getpid() % PID_LIMIT)
+
+
 def new_sandbox_uid() -> int:
     """A throwaway uid for one submission: no other submission ever shares it.
 

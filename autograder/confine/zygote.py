@@ -1,0 +1,411 @@
+"""The pre-warmed process that forks one confined child per submission (the zygote).
+
+It imports numpy once, then serves the grader's processes over a Unix socket: for each
+``spawn`` request it forks, and the forked process confines itself (fresh namespaces,
+private root, throwaway uid, rlimits, no capabilities, closed descriptors) before it reads a
+single byte of the student's file, then runs ``child.py`` as a freshly started child would.
+The zygote itself never reads a student byte: the file reaches the child as a descriptor
+(a sealed memfd in jail mode) or in the private folder the grader made (uid mode).
+
+Where it runs: in jail mode inside a base jail of its own (``jail.jail_script`` without a
+student file and without dropping privileges): PID, mount, network, IPC and UTS namespaces
+and a tmpfs root holding only what Python needs, so neither it nor its children can reach
+the kit, the fixtures or the network. In uid mode (root without namespaces) it switches
+to a throwaway uid of its own and keeps only the capabilities it needs to hand each child
+a fresh uid (``CAP_SETUID``, ``CAP_SETGID``, ``CAP_SETPCAP``, ``CAP_KILL``): the kit, closed
+to other users, is closed to it too.
+
+Like ``child.py`` it imports nothing from the grader: the grader passes this file's text
+to ``python -I -B -u -c`` with a JSON configuration and ``child.py``'s text as arguments.
+Messages (``SOCK_SEQPACKET``, one JSON object each, descriptors alongside):
+
+- grader -> zygote: ``{"op": "spawn", "id": n, ...}`` with the child's request, reply and
+  output descriptors (and the memfd holding the file in jail mode); ``{"op": "kill", "id":
+  n}``.
+- zygote -> grader: ``{"op": "ready"}`` once per connection; ``{"op": "spawned", "id": n}``
+  with a pidfd of the child, or ``{"op": "failed", "id": n, "error": ...}``; ``{"op":
+  "exited", "id": n, "status": s}`` once the child (and in jail mode every process of its
+  namespace) is gone.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import resource
+import select
+import signal
+import socket
+import sys
+import types
+from typing import Any
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+CHILD_NAMESPACES = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
+MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
+MS_NOATIME, MS_NODIRATIME, MS_RELATIME = 1024, 2048, 1 << 21
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_KEEPCAPS = 1, 4, 8
+PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 24, 38
+CAP_KILL, CAP_SETGID, CAP_SETUID, CAP_SETPCAP = 5, 6, 7, 8
+CAPABILITY_VERSION_3 = 0x20080522
+MAX_MESSAGE = 1 << 16
+MAX_FDS = 4
+CHILD_FAILED = 97  # exit status of a child that could not confine itself
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"{what}: {os.strerror(errno)}")
+
+
+def _prctl(option: int, value: int) -> None:
+    _check(_libc.prctl(option, ctypes.c_ulong(value), 0, 0, 0), f"prctl {option}")
+
+
+def _mount(source: str | None, target: str, kind: str | None, flags: int, data: str = "") -> None:
+    _check(
+        _libc.mount(
+            source.encode() if source else None,
+            target.encode(),
+            kind.encode() if kind else None,
+            ctypes.c_ulong(flags),
+            data.encode() if data else None,
+        ),
+        f"mount {target}",
+    )
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [
+        ("effective", ctypes.c_uint32),
+        ("permitted", ctypes.c_uint32),
+        ("inheritable", ctypes.c_uint32),
+    ]
+
+
+def _set_capabilities(keep: int) -> None:
+    """Effective and permitted capabilities become ``keep`` (a mask), inheritable none."""
+    header = _CapHeader(CAPABILITY_VERSION_3, 0)
+    data = (_CapData * 2)()
+    data[0].effective = data[0].permitted = keep & 0xFFFFFFFF
+    data[1].effective = data[1].permitted = keep >> 32
+    _check(_libc.capset(ctypes.byref(header), data), "capset")
+
+
+def _drop_bounding_set(keep: int = 0) -> None:
+    """Remove every capability but ``keep`` from the bounding set: no exec regains one."""
+    try:
+        with open("/proc/sys/kernel/cap_last_cap") as source:
+            last = int(source.read())
+    except (OSError, ValueError):
+        last = 63
+    for cap in range(last + 1):
+        if not keep & (1 << cap):
+            _prctl(PR_CAPBSET_DROP, cap)
+
+
+def _bind_flags(host: str) -> int:
+    """Flags a read-only remount of a bind of ``host`` keeps: those the kernel may have
+    locked on it (a mount seen from a user namespace), plus read-only, nosuid, nodev."""
+    have = os.statvfs(host).f_flag
+    flags = MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV
+    flags |= have & MS_NOEXEC
+    for statvfs_flag, mount_flag in ((1024, MS_NOATIME), (2048, MS_NODIRATIME), (4096, MS_RELATIME)):
+        if have & statvfs_flag:
+            flags |= mount_flag
+    return flags
+
+
+def build_root(layout: dict[str, Any], mountpoint: str, source_fd: int, uid: int | None) -> str:
+    """Build this child's root (a fresh tmpfs) from ``layout``, put the student's file in
+    its workdir, and return the root's path. Runs as namespace root, before any student
+    byte is read (the file is copied as data, never run)."""
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing propagates back to the zygote
+    root = mountpoint.rstrip("/")
+    _mount("mhsa-jail", root, "tmpfs", MS_NOSUID | MS_NODEV, layout["tmpfs"])
+    for folder in layout["folders"]:
+        os.makedirs(f"{root}/{folder}", exist_ok=True)
+    for target, name in layout["links"]:
+        os.symlink(target, f"{root}/{name}")
+    for host, inside in layout["binds"]:
+        _mount(host, f"{root}/{inside}", None, MS_BIND)
+        _mount(None, f"{root}/{inside}", None, _bind_flags(host))
+    for node in layout["nodes"]:
+        os.close(os.open(f"{root}/{node}", os.O_WRONLY | os.O_CREAT, 0o644))
+        _mount(f"/{node}", f"{root}/{node}", None, MS_BIND)
+        if node.startswith("etc"):
+            _mount(None, f"{root}/{node}", None, _bind_flags(f"/{node}"))
+    os.symlink("/proc/self/fd", f"{root}/dev/fd")
+    os.chmod(f"{root}/tmp", 0o1777)
+    os.chmod(f"{root}/dev/shm", 0o1777)
+    _mount("proc", f"{root}/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    work = f"{root}/{layout['workdir']}"
+    target = os.open(f"{work}/mhsa.py", os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        while chunk := os.read(source_fd, 1 << 20):
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(target, view) :]
+        if uid is not None:
+            os.fchown(target, uid, uid)
+    finally:
+        os.close(target)
+    os.close(source_fd)
+    if uid is not None:
+        os.chown(work, uid, uid)
+    os.chmod(work, 0o700)
+    return root
+
+
+def drop_privileges(uid: int | None) -> None:
+    """No capabilities (bounding set included), no new privileges, and ``uid`` (with no
+    groups) when given. Must follow every step that needs a capability."""
+    _drop_bounding_set()
+    if uid is not None:
+        _prctl(PR_SET_KEEPCAPS, 0)
+        os.setgroups([])
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)
+    _set_capabilities(0)
+    _prctl(PR_SET_NO_NEW_PRIVS, 1)
+
+
+def apply_limits(limits: dict[str, int]) -> None:
+    for name, value in limits.items():
+        which = getattr(resource, name)
+        resource.setrlimit(which, (value, value))
+
+
+def become_child(job: dict[str, Any], fds: list[int], child: types.ModuleType, gate: int | None) -> None:
+    """Confine this forked process for one submission, then run ``child.py``'s main."""
+    status = CHILD_FAILED
+    try:
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        if gate is not None:  # wait until the zygote has reaped the middle process
+            os.read(gate, 1)
+            os.close(gate)
+        request_fd, reply_fd, output_fd = fds[:3]
+        uid = job.get("uid")
+        os.setsid()
+        if job["mode"] == "jail":
+            root = build_root(job["layout"], job["mountpoint"], fds[3], uid)
+            os.chdir(root)
+            os.chroot(".")
+        drop_privileges(uid)
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        apply_limits(job["rlimits"])
+        os.dup2(request_fd, 0)
+        os.dup2(output_fd, 1)
+        os.dup2(output_fd, 2)
+        if reply_fd != 3:
+            os.dup2(reply_fd, 3)
+        os.closerange(4, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+        os.environ.clear()
+        os.environ.update(job["env"])
+        os.chdir(job["cwd"])
+        sys.argv = ["-c", job["student_file"], json.dumps(job["names"]), "3"]
+        status = 0
+        child.main()
+    except BaseException as exc:  # noqa: B036 - the child ends here whatever happened
+        if status == CHILD_FAILED:
+            try:
+                os.write(2, f"mhsa zygote: the child could not confine itself: {exc}\n".encode())
+            except OSError:
+                pass
+    finally:
+        os._exit(status)
+
+
+class Zygote:
+    """The server loop: accept the grader's connections, fork children, report exits."""
+
+    def __init__(self, listener: socket.socket, lifeline: int, config: dict[str, Any], child: types.ModuleType) -> None:
+        self.listener, self.lifeline, self.config, self.child = listener, lifeline, config, child
+        self.clients: dict[socket.socket, dict[int, int]] = {}  # connection -> id -> pid
+        self.owners: dict[int, tuple[socket.socket, int]] = {}  # pid -> (connection, id)
+        self.wake_read, wake_write = os.pipe()
+        os.set_blocking(wake_write, False)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        signal.set_wakeup_fd(wake_write)
+
+    def serve(self) -> None:
+        while True:
+            watched = [self.listener, self.lifeline, self.wake_read, *self.clients]
+            try:
+                ready, _, _ = select.select(watched, [], [])
+            except InterruptedError:
+                continue
+            if self.lifeline in ready:
+                return  # the grader that started the zygote is gone
+            if self.wake_read in ready:
+                os.read(self.wake_read, 4096)
+            self._reap()
+            if self.listener in ready:
+                connection, _ = self.listener.accept()
+                self.clients[connection] = {}
+                self._send(connection, {"op": "ready"})
+            for connection in [c for c in ready if isinstance(c, socket.socket) and c in self.clients]:
+                self._receive(connection)
+
+    def _send(self, connection: socket.socket, message: dict[str, Any], fds: list[int] | None = None) -> None:
+        try:
+            socket.send_fds(connection, [json.dumps(message).encode()], fds or [])
+        except OSError:
+            pass  # the client is gone; its children are killed when its end is read
+
+    def _receive(self, connection: socket.socket) -> None:
+        try:
+            data, fds, _, _ = socket.recv_fds(connection, MAX_MESSAGE, MAX_FDS)
+        except OSError:
+            data, fds = b"", []
+        if not data:
+            for pid in self.clients.pop(connection).values():
+                self._kill(pid)
+            connection.close()
+            for fd in fds:
+                os.close(fd)
+            return
+        try:
+            message = json.loads(data)
+            if message["op"] == "spawn":
+                self._spawn(connection, message, fds)
+            elif message["op"] == "kill":
+                pid = self.clients[connection].get(message["id"])
+                if pid is not None:
+                    self._kill(pid)
+        finally:
+            for fd in fds:
+                os.close(fd)
+
+    def _kill(self, pid: int) -> None:
+        """SIGKILL a child not yet reaped (so its pid is still its own) and its group."""
+        for kill in (os.kill, os.killpg):
+            try:
+                kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+    def _spawn(self, connection: socket.socket, job: dict[str, Any], fds: list[int]) -> None:
+        job = {**self.config, **job}
+        try:
+            pid = self._fork(job, fds)
+            pidfd = os.pidfd_open(pid)
+        except OSError as exc:
+            self._send(connection, {"op": "failed", "id": job["id"], "error": str(exc)[:300]})
+            return
+        self.clients[connection][job["id"]] = pid
+        self.owners[pid] = (connection, job["id"])
+        self._send(connection, {"op": "spawned", "id": job["id"]}, [pidfd])
+        os.close(pidfd)
+
+    def _fork(self, job: dict[str, Any], fds: list[int]) -> int:
+        """Fork the child; in jail mode through an intermediate process that makes its
+        namespaces (the child is the first process of its PID namespace) and exits, so
+        the child is reparented to this zygote (its PID namespace's init)."""
+        if job["mode"] != "jail":
+            pid = os.fork()
+            if pid == 0:
+                self._forget()
+                become_child(job, fds, self.child, None)
+            return pid
+        report_read, report_write = os.pipe()
+        # The child may ask for SIGKILL at its parent's death only once the middle process
+        # is reaped (reparenting sends that signal): this gate opens then.
+        gate_read, gate_write = os.pipe()
+        middle = os.fork()
+        if middle == 0:
+            try:
+                self._forget()
+                os.close(report_read)
+                os.close(gate_write)
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                _check(_libc.unshare(CHILD_NAMESPACES), "unshare")
+                pid = os.fork()
+                if pid == 0:
+                    os.close(report_write)
+                    become_child(job, fds, self.child, gate_read)
+                os.write(report_write, str(pid).encode())
+            except BaseException as exc:  # noqa: B036 - told to the zygote, then gone
+                os.write(report_write, f"!{exc}".encode())
+            os._exit(0)
+        os.close(report_write)
+        os.close(gate_read)
+        try:
+            report = os.read(report_read, 512).decode()
+            os.close(report_read)
+            os.waitpid(middle, 0)
+        finally:
+            os.close(gate_write)
+        if not report or report.startswith("!"):
+            raise OSError(f"the child's namespaces could not be made ({report[1:]})")
+        return int(report)
+
+    def _forget(self) -> None:
+        """In a forked process: drop the zygote's sockets and signal plumbing."""
+        signal.set_wakeup_fd(-1)
+        for connection in self.clients:
+            connection.close()
+        self.listener.close()
+        os.close(self.lifeline)
+        os.close(self.wake_read)
+
+    def _reap(self) -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            owner = self.owners.pop(pid, None)
+            if owner is not None:
+                connection, job_id = owner
+                self.clients.get(connection, {}).pop(job_id, None)
+                code = os.waitstatus_to_exitcode(status)
+                self._send(connection, {"op": "exited", "id": job_id, "status": code})
+
+
+def restrict_to(uid: int) -> None:
+    """uid mode: become ``uid`` with only the capabilities that give each child its own
+    uid, so the zygote cannot read what the kit closed to other users."""
+    keep = (1 << CAP_KILL) | (1 << CAP_SETGID) | (1 << CAP_SETUID) | (1 << CAP_SETPCAP)
+    _drop_bounding_set(keep)
+    _prctl(PR_SET_KEEPCAPS, 1)
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+    _set_capabilities(keep)
+    _prctl(PR_SET_KEEPCAPS, 0)
+
+
+def main() -> None:
+    config = json.loads(sys.argv[1])
+    child = types.ModuleType("mhsa_child")
+    exec(compile(sys.argv[2], "child.py", "exec"), child.__dict__)  # noqa: S102 - the kit's own child.py
+    _prctl(PR_SET_DUMPABLE, 0)
+    listener = socket.socket(fileno=config.pop("listener"))
+    lifeline = config.pop("lifeline")
+    zygote_uid = config.pop("zygote_uid", None)
+    if zygote_uid is not None:
+        restrict_to(zygote_uid)
+    import numpy  # noqa: F401 - the point of the zygote: imported once, before any fork
+
+    Zygote(listener, lifeline, config, child).serve()
+
+
+if __name__ == "__main__":
+    main()
