@@ -237,7 +237,15 @@ def gradebook_scores(path: Path) -> list[str]:
 def grade_command(folder: Path, out: Path, python: Path, direct: bool) -> list[str]:
     """``make grade`` as a user types it (or, with ``direct``, the engine's own command)."""
     if direct:
-        return [str(python), "-m", "autograder", "grade", str(folder), "--out", str(out)]
+        return [
+            str(python),
+            "-m",
+            "autograder",
+            "grade",
+            str(folder),
+            "--out",
+            str(out),
+        ]
     make = shutil.which("make") or "make"
     return [make, "-s", "grade", f"SUBMISSIONS={folder}", f"OUT={out}"]
 
@@ -311,7 +319,14 @@ def bench_otter(
     archive = work / "dist" / "otter-autograder.zip"
     with log.open("ab") as sink:  # `make otter`, into the bench's own folder
         built = subprocess.run(
-            [python, "-m", "autograder.deliver.package", "otter", "--out", str(archive)],
+            [
+                python,
+                "-m",
+                "autograder.deliver.package",
+                "otter",
+                "--out",
+                str(archive),
+            ],
             cwd=KIT_ROOT,
             env=kit_env(),
             stdout=sink,
@@ -327,7 +342,15 @@ def bench_otter(
     folder.mkdir()
     submission = folder / "mhsa.py"
     submission.write_text(correct_source())
-    command = [str(otter), "run", "-a", str(archive), "-o", str(folder), str(submission)]
+    command = [
+        str(otter),
+        "run",
+        "-a",
+        str(archive),
+        "-o",
+        str(folder),
+        str(submission),
+    ]
     times = median_runs(command, kit_env(), args.runs, log)
     results = json.loads((folder / "results.json").read_text())
     total = sum(test.get("score", 0) for test in results.get("tests", []))
@@ -357,9 +380,7 @@ def bench_batch(table: Table, work: Path, args: argparse.Namespace) -> None:
     for attempt, name in enumerate(("new class", "regrade")):
         out = work / f"class-out-{attempt}"
         command = grade_command(folder, out, args.grading_python, args.direct)
-        command += (
-            ["--jobs", str(args.jobs)] if args.direct else [f"JOBS={args.jobs}"]
-        )
+        command += ["--jobs", str(args.jobs)] if args.direct else [f"JOBS={args.jobs}"]
         measured = run_measured(command, kit_env(), work / "batch.log")
         rows = (
             len(gradebook_scores(out / "gradebook.csv"))

@@ -388,6 +388,24 @@ def _client(confinement: Confinement, limits: Limits) -> ZygoteClient | None:
         return _state[key]
 
 
+def _forget_after_fork() -> None:
+    """In a forked copy of a grader process (a batch's worker): never share the parent's
+    connection to its zygote (replies would cross) nor keep that zygote alive; connect
+    afresh, to the zygote the parent advertised, as a started process would."""
+    global _lock
+    _lock = threading.Lock()  # another thread may have held it at the fork
+    for value in _state.values():
+        with contextlib.suppress(OSError):
+            if isinstance(value, ZygoteClient):
+                value.socket.close()  # this copy only: the parent's stays open
+            elif isinstance(value, ZygoteServer):
+                os.close(value.lifeline)
+    _state.clear()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
+
+
 def _broken(mode: str, why: str) -> None:
     """Stop using the zygote of ``mode`` in this process, and tell staff why (once)."""
     if f"broken-{mode}" in _state:
@@ -405,6 +423,13 @@ def zygote_failed(confinement: Confinement, why: str) -> None:
     process take the start-up path (the grader's fault is told to staff, once)."""
     with _lock:
         _broken(confinement.mode, why)
+
+
+def warm_zygote(confinement: Confinement, limits: Limits) -> None:
+    """Start (or connect to) the zygote of ``confinement``'s mode now, before a child is
+    needed: one submission's grader does it while its static checks run, a batch before
+    it forks its workers (which then connect to the zygote it advertises)."""
+    _client(confinement, limits)
 
 
 def start_child(

@@ -16,6 +16,7 @@ from concurrent.futures import Future
 from pathlib import Path
 
 from autograder.config import FIXTURES_DIR, KIT_ROOT, SOLUTION_DIR, Limits
+from autograder.confine.forked import warm_zygote
 from autograder.confine.probe import detect_confinement
 from autograder.confine.protect import exposed_assignments, protect
 from autograder.intake.discover import LOOKED_FOR, discover
@@ -72,8 +73,9 @@ def grade_by_workers(
     checks are done, the known-good first among them.
 
     The workers are forked before the static tools start (no thread exists yet), from a
-    process that has already imported pytest and numpy, loaded the cases and probed the
-    confinement: they start at once and share those pages. Raises ``EnvironmentFault``
+    process that has already imported pytest and numpy, loaded the cases, probed the
+    confinement and started the zygote: they start at once, share those pages and one
+    zygote. Raises ``EnvironmentFault``
     (after cancelling what has not started) when the known-good is not full.
     """
     from concurrent.futures import ProcessPoolExecutor  # only batches pay for these
@@ -84,7 +86,9 @@ def grade_by_workers(
 
     rubric = load_rubric()
     _worker.update(cases=load_cases(), rubric=rubric, limits=limits)
-    detect_confinement()  # probed once, here: every worker inherits the answer
+    # Probed once, here: every worker inherits the answer, and connects to the zygote
+    # started here rather than starting one of its own.
+    warm_zygote(detect_confinement(), limits)
     good = known_good()
     by_id = {sub.id: sub for sub in [good, *submissions]}
     futures: dict[str, Future[GradeResult]] = {}

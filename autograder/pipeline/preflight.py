@@ -23,6 +23,7 @@ import threading
 from collections.abc import Callable, Iterable
 
 from autograder.config import PACKAGE_DIR, Limits
+from autograder.confine.forked import warm_zygote
 from autograder.confine.probe import detect_confinement
 from autograder.intake.submission import Submission
 from autograder.score.result import GradeResult
@@ -88,11 +89,12 @@ def fault(result: GradeResult, mypy_errors: list[str] | None) -> str | None:
     return message + "\nNo student was graded; fix the machine and grade again."
 
 
-def _probe_early() -> None:
-    """Probe the confinement (its answer is cached) while other work goes on; a failure
-    is raised again, in the caller's thread, by the first confined child."""
+def _probe_early(limits: Limits) -> None:
+    """Probe the confinement (its answer is cached) and start the zygote that forks the
+    confined children, while other work goes on; a failure is raised again, in the
+    caller's thread, by the first confined child."""
     with contextlib.suppress(Exception):
-        detect_confinement()
+        warm_zygote(detect_confinement(), limits)
 
 
 def grade_in_turn(
@@ -109,7 +111,7 @@ def grade_in_turn(
     """
     good = known_good()
     checks = StaticChecks([*submissions, good], limits)
-    probing = threading.Thread(target=_probe_early, daemon=True)
+    probing = threading.Thread(target=_probe_early, args=(limits,), daemon=True)
     probing.start()
     from autograder.cases.casebook import load_cases  # imported while mypy works
     from autograder.pipeline.grading import grade_one
