@@ -31,7 +31,9 @@ from autograder.contract.functions import FloatArray
 from autograder.contract.words import OWN_CLASS
 
 ACCEPTED_DTYPES = frozenset({"float64", "float32"})
-CPU_POLL_SECONDS = 0.25  # how often a wait with a CPU budget looks at the child's CPU time
+CPU_POLL_SECONDS = (
+    0.25  # how often a wait with a CPU budget looks at the child's CPU time
+)
 MAX_HEADER_DEPTH = 6  # a reply header nests three levels; anything deeper is forged
 MAX_INT_DIGITS = 20  # every integer the grader expects fits in 64 bits
 MAX_TEXT = 1000  # characters kept of any one string from the child

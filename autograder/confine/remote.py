@@ -20,7 +20,6 @@ import builtins
 import re
 import signal
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -36,9 +35,9 @@ from autograder.confine.channel import (
     read_header,
     write_frame,
 )
+from autograder.confine.forked import ForkedProcess, start_child, zygote_failed
 from autograder.confine.mode import Confinement
 from autograder.confine.probe import detect_confinement
-from autograder.confine.forked import ForkedProcess, start_child, zygote_failed
 from autograder.confine.process import ConfinedProcess
 from autograder.confine.uid import new_sandbox_uid
 from autograder.contract.functions import (
@@ -141,7 +140,9 @@ class StudentModule:
         except ChannelTimeout:
             self._stop()
             if not started and forked:
-                return self._restart_afresh(confinement, "a child did not start in time")
+                return self._restart_afresh(
+                    confinement, "a child did not start in time"
+                )
             self.import_failure = (
                 Failed(
                     "timeout",
@@ -280,7 +281,8 @@ class StudentModule:
 
     def _call_deadline(self, wait: float) -> Deadline:
         """``wait`` seconds of wall time from now, or sooner once the child has spent
-        ``call_cpu_seconds`` of CPU time on this call (where its CPU time can be read)."""
+        ``call_cpu_seconds`` of CPU time on this call (where its CPU time can be read).
+        """
         assert self.process is not None
         process, wall = self.process, time.monotonic() + wait
         start = process.cpu_seconds()
