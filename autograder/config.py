@@ -21,6 +21,11 @@ class Limits:
     """Resource limits of one confined child, of one submission, and of the static tools."""
 
     call_seconds: float = 10.0
+    # A call also ends once the child has used this much CPU time on it: an endless loop
+    # costs this, not call_seconds, while a loaded machine (slower wall clock, same CPU
+    # time) never times out honest code. The slowest honest call measured, a pure-Python
+    # triple loop on the largest case, takes 11 ms of CPU (docs/performance.md).
+    call_cpu_seconds: float = 3.0
     import_seconds: float = 10.0
     submission_seconds: float = 60.0
     cpu_seconds: int = 60

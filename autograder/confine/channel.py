@@ -20,6 +20,7 @@ import re
 import select
 import struct
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,9 @@ from autograder.contract.functions import FloatArray
 from autograder.contract.words import OWN_CLASS
 
 ACCEPTED_DTYPES = frozenset({"float64", "float32"})
+CPU_POLL_SECONDS = (
+    0.25  # how often a wait with a CPU budget looks at the child's CPU time
+)
 MAX_HEADER_DEPTH = 6  # a reply header nests three levels; anything deeper is forged
 MAX_INT_DIGITS = 20  # every integer the grader expects fits in 64 bits
 MAX_TEXT = 1000  # characters kept of any one string from the child
@@ -77,15 +81,50 @@ class ArrayMeta:
         return math.prod(self.shape) * np.dtype(self.dtype).itemsize
 
 
-def _read_exact(fd: int, size: int, deadline: float) -> bytes:
+@dataclass(frozen=True)
+class Deadline:
+    """When the grader stops waiting for the child: at a wall-clock instant, or sooner once
+    the child has used ``cpu_limit`` seconds of CPU time (``cpu_used``, None when it
+    cannot be read). An endless loop burns its CPU budget at the speed of one core, while
+    honest code on a loaded machine, slowed in wall time, spends no more CPU than alone.
+    """
+
+    wall: float  # a time.monotonic() instant
+    cpu_used: Callable[[], float | None] | None = None
+    cpu_limit: float = math.inf
+
+    def left(self) -> float:
+        """Seconds to wait before looking again; zero or less once the deadline passed."""
+        left = self.wall - time.monotonic()
+        if self.cpu_used is None or left <= 0:
+            return left
+        used = self.cpu_used()
+        if used is not None and used >= self.cpu_limit:
+            return 0.0
+        return min(left, CPU_POLL_SECONDS)
+
+    def cpu_spent(self) -> bool:
+        """Whether the CPU budget, rather than the wall clock, ended the wait."""
+        return time.monotonic() < self.wall
+
+
+When = float | Deadline  # a time.monotonic() instant, or a Deadline
+
+
+def _deadline(when: When) -> Deadline:
+    return when if isinstance(when, Deadline) else Deadline(when)
+
+
+def _read_exact(fd: int, size: int, deadline: When) -> bytes:
+    until = _deadline(deadline)
     chunks: list[bytes] = []
     while size > 0:
-        remaining = deadline - time.monotonic()
+        remaining = until.left()
         if remaining <= 0:
             raise ChannelTimeout
         ready, _, _ = select.select([fd], [], [], remaining)
         if not ready:
-            raise ChannelTimeout
+            continue  # the next look decides: time left, or the deadline passed
         chunk = os.read(fd, min(size, 1 << 20))
         if not chunk:
             raise ChannelClosed
@@ -94,7 +133,7 @@ def _read_exact(fd: int, size: int, deadline: float) -> bytes:
     return b"".join(chunks)
 
 
-def read_header(fd: int, deadline: float, max_bytes: int) -> dict[str, Any]:
+def read_header(fd: int, deadline: When, max_bytes: int) -> dict[str, Any]:
     """Read one bounded JSON header (a dict) from the child, its strings made safe."""
     (size,) = struct.unpack(">I", _read_exact(fd, 4, deadline))
     if size > max_bytes:
@@ -177,7 +216,7 @@ def parse_meta(raw: object) -> ArrayMeta:
 
 
 def read_arrays(
-    fd: int, metas: list[ArrayMeta], deadline: float, max_bytes: int
+    fd: int, metas: list[ArrayMeta], deadline: When, max_bytes: int
 ) -> list[FloatArray | None]:
     """Read the buffers announced by ``metas``; None for values that carry no buffer.
 
@@ -206,7 +245,7 @@ def read_arrays(
 
 
 def write_frame(
-    fd: int, header: dict[str, Any], payloads: list[bytes], deadline: float
+    fd: int, header: dict[str, Any], payloads: list[bytes], deadline: When
 ) -> None:
     """Send one request frame to the child; a child that stops reading times out.
 
@@ -215,13 +254,14 @@ def write_frame(
     body = json.dumps(header).encode()
     data = b"".join([struct.pack(">I", len(body)), body, *payloads])
     view = memoryview(data)
+    until = _deadline(deadline)
     while view:
-        remaining = deadline - time.monotonic()
+        remaining = until.left()
         if remaining <= 0:
             raise ChannelTimeout
         _, ready, _ = select.select([], [fd], [], remaining)
         if not ready:
-            raise ChannelTimeout
+            continue
         try:
             written = os.write(fd, view)
         except BlockingIOError:

@@ -8,8 +8,8 @@ confines itself before it reads the student's file, with the same layers as a fr
 namespaces, its own tmpfs root and throwaway uid; in uid mode a throwaway uid of its own.
 
 The process that needs a child first starts the zygote (``ZygoteServer``) and advertises
-its socket to the worker processes it starts later (``ZYGOTE_SOCKET``, with the mode), so
-one zygote serves the whole batch. ``start_child`` returns a ``ForkedProcess`` when a zygote
+its socket to the worker processes it starts later (``MHSA_ZYGOTE_JAIL`` or
+``MHSA_ZYGOTE_UID``), so one zygote serves the whole batch. ``start_child`` returns a ``ForkedProcess`` when a zygote
 serves this mode and a ``process.ConfinedProcess`` (the start-up path) otherwise: plain
 mode, ``MHSA_NO_ZYGOTE=1``, or a zygote that cannot start, which is told to staff on stderr
 once and never costs a student anything.
@@ -28,12 +28,13 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from autograder.config import CHILD_SOURCE, Limits
 from autograder.confine.jail import JAIL_WORKDIR, jail_layout, jail_script, python_binds
-from autograder.confine.linux import processes_of, stat_fields, tool
+from autograder.confine.linux import children_of, processes_of, stat_fields, tool
 from autograder.confine.mode import PRIVATE_FILE_NAME, SCRUBBED_ENV, Confinement
 from autograder.confine.process import (
     PYTHON_FLAGS,
@@ -44,7 +45,7 @@ from autograder.confine.process import (
 from autograder.confine.uid import UidDrop, sweep_uid, zygote_uid
 
 ZYGOTE_SOURCE = Path(__file__).with_name("zygote.py")
-ZYGOTE_SOCKET = "MHSA_ZYGOTE_SOCKET"  # "<mode>:<path>", for the worker processes
+ZYGOTE_SOCKET = "MHSA_ZYGOTE_{}"  # .format(mode.upper()): its socket, for the workers
 NO_ZYGOTE = "MHSA_NO_ZYGOTE"  # "1": every child takes the start-up path
 START_SECONDS = 30.0  # the zygote's start (numpy's import) on a busy machine
 KILL_SECONDS = 10.0  # a killed child's namespace is empty well before this
@@ -64,7 +65,10 @@ class ZygoteServer:
     """
 
     def __init__(self, confinement: Confinement, limits: Limits) -> None:
-        self.folder = Path(tempfile.mkdtemp(prefix="mhsa-zygote-"))  # 0700, the grader's
+        self.folder = Path(
+            tempfile.mkdtemp(prefix="mhsa-zygote-")
+        )  # 0700, the grader's
+        self.uid: int | None = None  # uid mode: the zygote's own throwaway uid
         self.path = self.folder / "socket"
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         lifeline, self.lifeline = os.pipe()
@@ -89,7 +93,7 @@ class ZygoteServer:
                 prefix = [*confinement.namespace_prefix, tool("sh") or "sh", "-c"]
                 command = [*prefix, script, "mhsa-zygote", *python]
             else:
-                config["zygote_uid"] = zygote_uid()
+                self.uid = config["zygote_uid"] = zygote_uid()
                 command = python
             with open(self.folder / "zygote.log", "wb") as log:
                 self.process = subprocess.Popen(
@@ -110,10 +114,6 @@ class ZygoteServer:
             listener.close()
             os.close(lifeline)
         self.mode = confinement.mode
-
-    def advertised(self) -> str:
-        """The value of ``ZYGOTE_SOCKET`` for processes this one starts."""
-        return f"{self.mode}:{self.path}"
 
     def log(self) -> str:
         """What the zygote printed (why it failed), for staff."""
@@ -258,7 +258,11 @@ class ForkedProcess:
             else:
                 self.workdir = Path(tempfile.mkdtemp(prefix="mhsa-child-"))
                 placement = UidDrop(confinement, uid).place(self.workdir, source)
-                student_file, home, tmp = placement.student_file, placement.home, placement.tmp
+                student_file, home, tmp = (
+                    placement.student_file,
+                    placement.home,
+                    placement.tmp,
+                )
             nproc = limits.processes
             if uid is None:  # RLIMIT_NPROC counts every process of the grader's uid
                 nproc += len(processes_of(os.getuid()))
@@ -285,13 +289,18 @@ class ForkedProcess:
         )
         self.drain.start()
 
+    def host_pid(self) -> int | None:
+        """The child's pid as this process sees it, None once it has exited."""
+        if self._host_pid is None and not self._closed:
+            self._host_pid = _pid_of(self.pidfd)
+        return self._host_pid
+
     def cpu_seconds(self) -> float | None:
         """CPU time the child has used so far (user and system), None once it is gone."""
-        if self._host_pid is None:
-            self._host_pid = _pid_of(self.pidfd)
-        if self._host_pid is None or self._status is not None:
+        pid = self.host_pid()
+        if pid is None or self._closed:
             return None
-        fields = stat_fields(self._host_pid)
+        fields = stat_fields(pid)
         if fields is None or fields[0] == "Z" or _pid_of(self.pidfd) is None:
             return None
         return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
@@ -335,7 +344,9 @@ def _sealed(source: bytes) -> int:
         view = view[os.write(fd, view) :]
     import fcntl
 
-    seals = fcntl.F_SEAL_SEAL | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE
+    seals = (
+        fcntl.F_SEAL_SEAL | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE
+    )
     fcntl.fcntl(fd, fcntl.F_ADD_SEALS, seals)
     os.lseek(fd, 0, os.SEEK_SET)
     return fd
@@ -355,37 +366,61 @@ def _pid_of(pidfd: int) -> int | None:
     return None
 
 
-_lock = threading.Lock()
-_state: dict[str, Any] = {}
+@dataclass
+class _Zygotes:
+    """This process's zygotes by mode: those it started, its connections, and the modes
+    whose zygote failed (with why), which take the start-up path from then on."""
+
+    servers: dict[str, ZygoteServer] = field(default_factory=dict)
+    clients: dict[str, ZygoteClient] = field(default_factory=dict)
+    broken: dict[str, str] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_zygotes = _Zygotes()
 
 
 def _client(confinement: Confinement, limits: Limits) -> ZygoteClient | None:
     """This process's connection to a zygote serving ``confinement``'s mode, started
     here when no earlier process advertised one; None when there is none to be had."""
-    if confinement.mode not in ("jail", "uid") or os.environ.get(NO_ZYGOTE) == "1":
+    mode = confinement.mode
+    if mode not in ("jail", "uid") or os.environ.get(NO_ZYGOTE) == "1":
         return None
-    key = f"client-{confinement.mode}"
-    with _lock:
-        if key in _state or f"broken-{confinement.mode}" in _state:
-            return _state.get(key)
-        advertised = os.environ.get(ZYGOTE_SOCKET, "")
-        mode, _, path = advertised.partition(":")
+    with _zygotes.lock:
+        if mode in _zygotes.clients or mode in _zygotes.broken:
+            return _zygotes.clients.get(mode)
+        variable = ZYGOTE_SOCKET.format(mode.upper())
+        path = os.environ.get(variable, "")
         try:
-            if mode == confinement.mode and os.path.exists(path):
-                _state[key] = ZygoteClient(path)
+            if path and os.path.exists(path):
+                client = ZygoteClient(path)
             else:
                 server = ZygoteServer(confinement, limits)
-                _state[f"server-{confinement.mode}"] = server
+                _zygotes.servers[mode] = server
                 try:
-                    _state[key] = ZygoteClient(str(server.path), server)
+                    client = ZygoteClient(str(server.path), server)
                 except ZygoteUnavailable as exc:
                     server.stop()
                     raise ZygoteUnavailable(f"{exc}: {server.log()}") from exc
-                os.environ[ZYGOTE_SOCKET] = server.advertised()
+                os.environ[variable] = str(server.path)
         except (OSError, ZygoteUnavailable) as exc:
-            _broken(confinement.mode, str(exc))
+            _broken(mode, str(exc))
             return None
-        return _state[key]
+        _zygotes.clients[mode] = client
+        return client
+
+
+def serving(mode: str) -> ZygoteServer | None:
+    """The zygote this process started for ``mode``, if any (its owner's view)."""
+    return _zygotes.servers.get(mode)
+
+
+def zygote_pid(server: ZygoteServer) -> int | None:
+    """The zygote's own pid (in jail mode the process ``unshare`` started)."""
+    if server.mode != "jail":
+        return server.process.pid
+    found = children_of(server.process.pid)
+    return found[0] if found else None
 
 
 def _forget_after_fork() -> None:
@@ -408,10 +443,10 @@ os.register_at_fork(after_in_child=_forget_after_fork)
 
 def _broken(mode: str, why: str) -> None:
     """Stop using the zygote of ``mode`` in this process, and tell staff why (once)."""
-    if f"broken-{mode}" in _state:
+    if mode in _zygotes.broken:
         return
-    _state[f"broken-{mode}"] = why
-    _state.pop(f"client-{mode}", None)
+    _zygotes.broken[mode] = why
+    _zygotes.clients.pop(mode, None)
     print(
         f"mhsa sandbox: children start afresh (slower) instead of from the zygote: {why}",
         file=sys.stderr,
@@ -421,7 +456,7 @@ def _broken(mode: str, why: str) -> None:
 def zygote_failed(confinement: Confinement, why: str) -> None:
     """A zygote's child failed before it read the student's file: later children of this
     process take the start-up path (the grader's fault is told to staff, once)."""
-    with _lock:
+    with _zygotes.lock:
         _broken(confinement.mode, why)
 
 

@@ -113,7 +113,9 @@ class JailLayout:
     tmpfs: str  # mount options of the root's tmpfs (size, inodes, mode)
     folders: tuple[str, ...]  # made empty
     links: tuple[tuple[str, str], ...]  # (target, name): /bin -> usr/bin and the like
-    binds: tuple[tuple[str, str], ...]  # (host folder, inside): read-only, nosuid, nodev
+    binds: tuple[
+        tuple[str, str], ...
+    ]  # (host folder, inside): read-only, nosuid, nodev
     nodes: tuple[str, ...]  # device nodes and /etc/ld.so.cache, bound from the host
     workdir: str = JAIL_WORKDIR.strip("/")
 
@@ -124,7 +126,8 @@ class JailLayout:
 
 def jail_layout(limits: Limits, python_binds: tuple[str, ...]) -> JailLayout:
     """The root a jail gets: ``/usr``, the ``/bin``-style links or folders, the
-    interpreter's prefixes, five device nodes, and empty ``/proc``, ``/tmp`` and workdir."""
+    interpreter's prefixes, five device nodes, and empty ``/proc``, ``/tmp`` and workdir.
+    """
     tmpfs = f"size={max(4 * limits.file_bytes, 16 << 20)},nr_inodes=4096,mode=755"
     folders = ["usr", "proc", "dev", "etc", "tmp", "dev/shm", JAIL_WORKDIR.strip("/")]
     binds = [("/usr", "usr")]

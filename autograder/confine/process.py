@@ -163,6 +163,11 @@ class ConfinedProcess:
         """The child's exit code (negative: killed by that signal), None while it runs."""
         return self.process.poll()
 
+    def cpu_seconds(self) -> float | None:
+        """Not measured on the start-up path (the child sits behind unshare and setpriv):
+        its calls are bounded by wall time alone."""
+        return None
+
 
 def child_command(student_file: str, names: list[str], reply_fd: int) -> list[str]:
     """The start-up path: Python runs ``child.py``, which imports ``student_file`` and

@@ -28,15 +28,16 @@ from autograder.config import Limits
 from autograder.confine.channel import (
     ChannelClosed,
     ChannelTimeout,
+    Deadline,
     ProtocolViolation,
     parse_meta,
     read_arrays,
     read_header,
     write_frame,
 )
+from autograder.confine.forked import ForkedProcess, start_child, zygote_failed
 from autograder.confine.mode import Confinement
 from autograder.confine.probe import detect_confinement
-from autograder.confine.forked import ForkedProcess, start_child, zygote_failed
 from autograder.confine.process import ConfinedProcess
 from autograder.confine.uid import new_sandbox_uid
 from autograder.contract.functions import (
@@ -139,7 +140,9 @@ class StudentModule:
         except ChannelTimeout:
             self._stop()
             if not started and forked:
-                return self._restart_afresh(confinement, "a child did not start in time")
+                return self._restart_afresh(
+                    confinement, "a child did not start in time"
+                )
             self.import_failure = (
                 Failed(
                     "timeout",
@@ -234,7 +237,7 @@ class StudentModule:
             "args": [_encode_arg(a, arrays) for a in args],
         }
         wait = min(self.limits.call_seconds, self._budget_left())
-        deadline = time.monotonic() + wait
+        deadline = self._call_deadline(wait)
         # The budget left depends on how long earlier calls took, which the submission
         # controls: the message names only the fixed limit it hit.
         limit = (
@@ -252,6 +255,8 @@ class StudentModule:
             return self._read_reply(function, args, deadline, max_bytes)
         except ChannelTimeout:
             self._stop()
+            if deadline.cpu_spent():
+                limit = f"within {self.limits.call_cpu_seconds:g} s of computing time"
             failure = Failed(
                 "timeout",
                 f"{name} did not return {limit} (endless loop or far too slow); "
@@ -274,8 +279,24 @@ class StudentModule:
                 self.hung[function] = failure
             return failure
 
+    def _call_deadline(self, wait: float) -> Deadline:
+        """``wait`` seconds of wall time from now, or sooner once the child has spent
+        ``call_cpu_seconds`` of CPU time on this call (where its CPU time can be read).
+        """
+        assert self.process is not None
+        process, wall = self.process, time.monotonic() + wait
+        start = process.cpu_seconds()
+        if start is None:
+            return Deadline(wall)
+
+        def used() -> float | None:
+            now = process.cpu_seconds()
+            return None if now is None else now - start
+
+        return Deadline(wall, used, self.limits.call_cpu_seconds)
+
     def _read_reply(
-        self, function: str, args: list[Argument], deadline: float, max_bytes: int
+        self, function: str, args: list[Argument], deadline: Deadline, max_bytes: int
     ) -> Outcome:
         assert self.process is not None
         fd = self.process.reply_fd

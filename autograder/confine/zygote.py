@@ -46,7 +46,9 @@ CLONE_NEWUTS = 0x04000000
 CLONE_NEWIPC = 0x08000000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
-CHILD_NAMESPACES = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS
+CHILD_NAMESPACES = (
+    CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS
+)
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 MS_NOATIME, MS_NODIRATIME, MS_RELATIME = 1024, 2048, 1 << 21
@@ -71,7 +73,9 @@ def _prctl(option: int, value: int) -> None:
     _check(_libc.prctl(option, ctypes.c_ulong(value), 0, 0, 0), f"prctl {option}")
 
 
-def _mount(source: str | None, target: str, kind: str | None, flags: int, data: str = "") -> None:
+def _mount(
+    source: str | None, target: str, kind: str | None, flags: int, data: str = ""
+) -> None:
     _check(
         _libc.mount(
             source.encode() if source else None,
@@ -123,17 +127,25 @@ def _bind_flags(host: str) -> int:
     have = os.statvfs(host).f_flag
     flags = MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV
     flags |= have & MS_NOEXEC
-    for statvfs_flag, mount_flag in ((1024, MS_NOATIME), (2048, MS_NODIRATIME), (4096, MS_RELATIME)):
+    for statvfs_flag, mount_flag in (
+        (1024, MS_NOATIME),
+        (2048, MS_NODIRATIME),
+        (4096, MS_RELATIME),
+    ):
         if have & statvfs_flag:
             flags |= mount_flag
     return flags
 
 
-def build_root(layout: dict[str, Any], mountpoint: str, source_fd: int, uid: int | None) -> str:
+def build_root(
+    layout: dict[str, Any], mountpoint: str, source_fd: int, uid: int | None
+) -> str:
     """Build this child's root (a fresh tmpfs) from ``layout``, put the student's file in
     its workdir, and return the root's path. Runs as namespace root, before any student
     byte is read (the file is copied as data, never run)."""
-    _mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing propagates back to the zygote
+    _mount(
+        None, "/", None, MS_REC | MS_PRIVATE
+    )  # nothing propagates back to the zygote
     root = mountpoint.rstrip("/")
     _mount("mhsa-jail", root, "tmpfs", MS_NOSUID | MS_NODEV, layout["tmpfs"])
     for folder in layout["folders"]:
@@ -153,7 +165,9 @@ def build_root(layout: dict[str, Any], mountpoint: str, source_fd: int, uid: int
     os.chmod(f"{root}/dev/shm", 0o1777)
     _mount("proc", f"{root}/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     work = f"{root}/{layout['workdir']}"
-    target = os.open(f"{work}/mhsa.py", os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    target = os.open(
+        f"{work}/mhsa.py", os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600
+    )
     try:
         while chunk := os.read(source_fd, 1 << 20):
             view = memoryview(chunk)
@@ -189,7 +203,9 @@ def apply_limits(limits: dict[str, int]) -> None:
         resource.setrlimit(which, (value, value))
 
 
-def become_child(job: dict[str, Any], fds: list[int], child: types.ModuleType, gate: int | None) -> None:
+def become_child(
+    job: dict[str, Any], fds: list[int], child: types.ModuleType, gate: int | None
+) -> None:
     """Confine this forked process for one submission, then run ``child.py``'s main."""
     status = CHILD_FAILED
     try:
@@ -223,7 +239,10 @@ def become_child(job: dict[str, Any], fds: list[int], child: types.ModuleType, g
     except BaseException as exc:  # noqa: B036 - the child ends here whatever happened
         if status == CHILD_FAILED:
             try:
-                os.write(2, f"mhsa zygote: the child could not confine itself: {exc}\n".encode())
+                os.write(
+                    2,
+                    f"mhsa zygote: the child could not confine itself: {exc}\n".encode(),
+                )
             except OSError:
                 pass
     finally:
@@ -233,10 +252,25 @@ def become_child(job: dict[str, Any], fds: list[int], child: types.ModuleType, g
 class Zygote:
     """The server loop: accept the grader's connections, fork children, report exits."""
 
-    def __init__(self, listener: socket.socket, lifeline: int, config: dict[str, Any], child: types.ModuleType) -> None:
-        self.listener, self.lifeline, self.config, self.child = listener, lifeline, config, child
-        self.clients: dict[socket.socket, dict[int, int]] = {}  # connection -> id -> pid
-        self.owners: dict[int, tuple[socket.socket, int]] = {}  # pid -> (connection, id)
+    def __init__(
+        self,
+        listener: socket.socket,
+        lifeline: int,
+        config: dict[str, Any],
+        child: types.ModuleType,
+    ) -> None:
+        self.listener, self.lifeline, self.config, self.child = (
+            listener,
+            lifeline,
+            config,
+            child,
+        )
+        self.clients: dict[socket.socket, dict[int, int]] = (
+            {}
+        )  # connection -> id -> pid
+        self.owners: dict[int, tuple[socket.socket, int]] = (
+            {}
+        )  # pid -> (connection, id)
         self.wake_read, wake_write = os.pipe()
         os.set_blocking(wake_write, False)
         signal.signal(signal.SIGCHLD, lambda *_: None)
@@ -244,7 +278,8 @@ class Zygote:
 
     def serve(self) -> None:
         while True:
-            watched = [self.listener, self.lifeline, self.wake_read, *self.clients]
+            watched: list[Any] = [self.listener, self.lifeline, self.wake_read]
+            watched += list(self.clients)
             try:
                 ready, _, _ = select.select(watched, [], [])
             except InterruptedError:
@@ -258,10 +293,17 @@ class Zygote:
                 connection, _ = self.listener.accept()
                 self.clients[connection] = {}
                 self._send(connection, {"op": "ready"})
-            for connection in [c for c in ready if isinstance(c, socket.socket) and c in self.clients]:
+            for connection in [
+                c for c in ready if isinstance(c, socket.socket) and c in self.clients
+            ]:
                 self._receive(connection)
 
-    def _send(self, connection: socket.socket, message: dict[str, Any], fds: list[int] | None = None) -> None:
+    def _send(
+        self,
+        connection: socket.socket,
+        message: dict[str, Any],
+        fds: list[int] | None = None,
+    ) -> None:
         try:
             socket.send_fds(connection, [json.dumps(message).encode()], fds or [])
         except OSError:
@@ -284,9 +326,9 @@ class Zygote:
             if message["op"] == "spawn":
                 self._spawn(connection, message, fds)
             elif message["op"] == "kill":
-                pid = self.clients[connection].get(message["id"])
-                if pid is not None:
-                    self._kill(pid)
+                victim = self.clients[connection].get(message["id"])
+                if victim is not None:
+                    self._kill(victim)
         finally:
             for fd in fds:
                 os.close(fd)
@@ -299,13 +341,17 @@ class Zygote:
             except OSError:
                 pass
 
-    def _spawn(self, connection: socket.socket, job: dict[str, Any], fds: list[int]) -> None:
+    def _spawn(
+        self, connection: socket.socket, job: dict[str, Any], fds: list[int]
+    ) -> None:
         job = {**self.config, **job}
         try:
             pid = self._fork(job, fds)
             pidfd = os.pidfd_open(pid)
         except OSError as exc:
-            self._send(connection, {"op": "failed", "id": job["id"], "error": str(exc)[:300]})
+            self._send(
+                connection, {"op": "failed", "id": job["id"], "error": str(exc)[:300]}
+            )
             return
         self.clients[connection][job["id"]] = pid
         self.owners[pid] = (connection, job["id"])
@@ -395,7 +441,9 @@ def restrict_to(uid: int) -> None:
 def main() -> None:
     config = json.loads(sys.argv[1])
     child = types.ModuleType("mhsa_child")
-    exec(compile(sys.argv[2], "child.py", "exec"), child.__dict__)  # noqa: S102 - the kit's own child.py
+    exec(
+        compile(sys.argv[2], "child.py", "exec"), child.__dict__
+    )  # noqa: S102 - the kit's own child.py
     _prctl(PR_SET_DUMPABLE, 0)
     listener = socket.socket(fileno=config.pop("listener"))
     lifeline = config.pop("lifeline")

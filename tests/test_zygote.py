@@ -1,0 +1,442 @@
+"""Children forked from the pre-warmed zygote keep every promise of a freshly started one:
+a fresh private root, uid and process tree per submission, no way to reach the zygote, a
+sibling or the hidden fixtures, and nothing one submission does to its interpreter reaches
+the next. Also: the zygote's absence costs speed, never a grade, and a call is stopped by
+its CPU time, so an endless loop costs ``call_cpu_seconds`` rather than the wall limit.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from autograder.config import FIXTURES_DIR, KIT_ROOT, SOLUTION_DIR, Limits
+from autograder.confine import forked
+from autograder.confine.forked import ForkedProcess, serving, zygote_pid
+from autograder.confine.linux import stat_fields
+from autograder.confine.mode import Confinement
+from autograder.confine.probe import detect_confinement
+from autograder.confine.process import ConfinedProcess
+from autograder.confine.remote import StudentModule
+from autograder.contract.outcomes import Failed, Returned
+from tests.conftest import needs_uid_mode
+
+LIMITS = replace(Limits().scaled(3.0), memory_bytes=768 << 20)
+IS_ROOT = os.geteuid() == 0
+UID_MODE = Confinement(True, (), "uid")
+X = np.arange(24, dtype=np.float64).reshape(2, 3, 4) / 10
+W = np.eye(4)
+CORRECT = (KIT_ROOT / "solution" / "mhsa.py").read_text()
+MODES = ["jail", pytest.param("uid", marks=needs_uid_mode)]
+
+# A submission that prints what it sees as one JSON line, then answers like the reference.
+FACTS = """
+import json, os
+NOTE = "NOTE_NAME"
+places = (".", os.environ["TMPDIR"], "/tmp", "/dev/shm")
+facts = {"uid": os.getuid(), "pid": os.getpid(),
+         "pids": sorted(int(p) for p in os.listdir("/proc") if p.isdigit()),
+         "left": sorted(set(os.listdir(".")) | set(os.listdir(os.environ["TMPDIR"]))),
+         "notes": [os.path.exists(os.path.join(place, NOTE)) for place in places]}
+for place in places:
+    with open(os.path.join(place, NOTE), "w") as note:
+        note.write("written by an earlier submission")
+print("FACTS" + json.dumps(facts), flush=True)
+"""
+
+
+@pytest.fixture(params=MODES)
+def mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Children of the test run in this mode (uid mode forced, as on Gradescope)."""
+    name = str(request.param)
+    if name == "uid":
+        if not IS_ROOT:
+            pytest.fail("uid mode needs root; CI runs as root")
+        import autograder.confine.remote as remote
+
+        monkeypatch.setattr(remote, "detect_confinement", lambda: UID_MODE)
+    elif detect_confinement().mode != "jail":
+        pytest.fail(f"no jail on this machine: {detect_confinement().note}")
+    return name
+
+
+def _module(source: str, limits: Limits = LIMITS) -> StudentModule:
+    return StudentModule(textwrap.dedent(source).encode(), limits)
+
+
+def _called(module: StudentModule) -> object:
+    outcome = module.call("create_qkv", [X, W, W, W], X.nbytes * 3)
+    if module.process is not None:  # still running: it must be the zygote's
+        assert isinstance(module.process, ForkedProcess), "the child was not forked"
+    return outcome
+
+
+def _facts(module: StudentModule) -> dict[str, object]:
+    module.close()
+    printed = "".join(module.printed)
+    facts: dict[str, object] = json.loads(printed.split("FACTS", 1)[1].splitlines()[0])
+    return facts
+
+
+def _correct(outcome: object) -> bool:
+    if not isinstance(outcome, Returned) or len(outcome.values) != 3:
+        return False
+    return all(
+        value is not None and np.array_equal(value, X @ W) for value in outcome.values
+    )
+
+
+def test_each_forked_child_gets_a_fresh_root_uid_and_process_tree(mode: str) -> None:
+    seen = []
+    note = f"note-{os.getpid()}-{time.time_ns()}"
+    for _ in range(2):
+        module = _module(FACTS.replace("NOTE_NAME", note) + CORRECT)
+        assert _correct(_called(module))
+        assert isinstance(module.process, ForkedProcess)
+        seen.append((module.uid, _facts(module)))
+    (first_uid, first), (second_uid, second) = seen
+    # Nothing the first submission wrote (its folder, TMPDIR, /tmp, /dev/shm) reaches the
+    # second: a fresh root in the jail, a fresh folder and the sweep in uid mode.
+    assert first["left"] == second["left"] == ["mhsa.py"]
+    assert first["notes"] == second["notes"] == [False] * 4
+    if IS_ROOT:
+        assert first["uid"] == first_uid and second["uid"] == second_uid
+        assert first_uid != second_uid
+    if mode == "jail":
+        assert first["pid"] == second["pid"] == 1  # each is its own namespace's init
+        assert first["pids"] == second["pids"] == [1]
+    else:
+        assert first["pid"] != second["pid"]
+
+
+SIGNALLER = """
+import ctypes, errno, json, os, signal
+libc = ctypes.CDLL(None, use_errno=True)
+tried = {}
+for name, pid in (("zygote", ZYGOTE), ("sibling", SIBLING)):
+    results = []
+    for attempt in ("signal", "ptrace"):
+        try:
+            if attempt == "signal":
+                os.kill(pid, signal.SIGKILL)
+                results.append("sent")
+            elif libc.ptrace(16, pid, 0, 0) == 0:  # PTRACE_ATTACH
+                results.append("attached")
+            else:
+                results.append(errno.errorcode[ctypes.get_errno()])
+        except OSError as exc:
+            results.append(errno.errorcode[exc.errno])
+    tried[name] = results
+print("FACTS" + json.dumps(tried), flush=True)
+"""
+
+
+def test_a_forked_child_cannot_signal_or_ptrace_the_zygote_or_a_sibling(
+    mode: str,
+) -> None:
+    sibling = _module(CORRECT)
+    assert _correct(_called(sibling))
+    assert isinstance(sibling.process, ForkedProcess)
+    sibling_pid = sibling.process.host_pid()
+    server = serving(mode)
+    assert server is not None and sibling_pid is not None
+    zygote = zygote_pid(server)
+    assert zygote is not None
+    source = SIGNALLER.replace("ZYGOTE", str(zygote)).replace(
+        "SIBLING", str(sibling_pid)
+    )
+    attacker = _module(source + CORRECT)
+    assert _correct(_called(attacker))
+    tried = _facts(attacker)
+    for name in ("zygote", "sibling"):
+        assert tried[name] in (["ESRCH", "ESRCH"], ["EPERM", "EPERM"]), tried
+    # In the jail those pids do not exist in the attacker's namespace; in uid mode they
+    # belong to other uids.
+    assert _correct(_called(sibling)), "the sibling was harmed"
+    sibling.close()
+    assert server.process.poll() is None, "the zygote was harmed"
+    assert _correct(_called(_module(CORRECT)))
+
+
+READER = """
+import json, os
+found = {}
+for path in (HIDDEN, SOLUTION):
+    try:
+        with open(path, "rb") as secret:
+            found[path] = "read %d bytes" % len(secret.read())
+    except OSError as exc:
+        found[path] = type(exc).__name__
+print("FACTS" + json.dumps(found), flush=True)
+"""
+
+
+def test_neither_the_zygote_nor_a_child_can_read_the_hidden_fixtures(mode: str) -> None:
+    hidden, solution = FIXTURES_DIR / "hidden.json", SOLUTION_DIR / "mhsa.py"
+    if IS_ROOT:
+        from autograder.confine.protect import protect
+
+        protect([KIT_ROOT, SOLUTION_DIR, FIXTURES_DIR])  # as every batch does first
+    source = READER.replace("HIDDEN", repr(str(hidden))).replace(
+        "SOLUTION", repr(str(solution))
+    )
+    module = _module(source + CORRECT)
+    assert _correct(_called(module))
+    found = _facts(module)
+    assert not any(str(value).startswith("read") for value in found.values()), found
+    server = serving(mode)
+    assert server is not None
+    zygote = zygote_pid(server)
+    assert zygote is not None
+    status = Path(f"/proc/{zygote}/status").read_text()
+    if mode == "jail":
+        # The zygote's root is its base jail: the kit is not in it (a venv inside the kit
+        # is, at its own path).
+        root = f"/proc/{zygote}/root"
+        for absent in (hidden, FIXTURES_DIR, SOLUTION_DIR, KIT_ROOT / "autograder"):
+            assert not Path(f"{root}{absent}").exists(), absent
+        assert Path(f"/proc/{zygote}/root/usr").is_dir()
+    else:
+        # A throwaway uid of its own, with only the capabilities that hand out uids: no
+        # CAP_DAC_OVERRIDE or CAP_DAC_READ_SEARCH, so the closed kit is closed to it.
+        uids = next(line for line in status.splitlines() if line.startswith("Uid:"))
+        assert set(uids.split()[1:]) == {str(server.uid)}
+        effective = next(x for x in status.splitlines() if x.startswith("CapEff:"))
+        assert (
+            int(effective.split()[1], 16) == 0b111100000
+        )  # KILL, SETGID, SETUID, SETPCAP
+
+
+BREAKERS = {
+    "patches_numpy": """
+        import numpy as np
+        np.matmul = lambda *a, **k: 0
+        np.array_equal = lambda *a, **k: True
+        import numpy.linalg
+        numpy.linalg.norm = None
+        def create_qkv(i, q, k, v):
+            return np.zeros(1), np.zeros(1), np.zeros(1)
+        """,
+    "fills_memory": """
+        import numpy as np
+        hoard = []
+        try:
+            while True:
+                hoard.append(np.ones(1 << 24))
+        except MemoryError:
+            pass
+        def create_qkv(i, q, k, v):
+            return np.zeros(1), np.zeros(1), np.zeros(1)
+        """,
+    "exits": """
+        import os
+        def create_qkv(i, q, k, v):
+            os._exit(0)
+        """,
+    "fork_bomb": """
+        import os
+        def create_qkv(i, q, k, v):
+            for _ in range(200):
+                try:
+                    os.fork()
+                except OSError:
+                    pass
+            return None
+        """,
+    "corrupts_modules": """
+        import sys, json, os
+        for name in list(sys.modules):
+            if name.startswith(("numpy", "json", "struct")):
+                sys.modules[name] = None
+        json.dumps = None
+        os.write = None
+        def create_qkv(i, q, k, v):
+            return 0
+        """,
+}
+
+
+@pytest.mark.parametrize("breaker", sorted(BREAKERS))
+def test_a_submission_that_breaks_its_interpreter_leaves_the_next_one_whole(
+    mode: str, breaker: str
+) -> None:
+    hostile = _module(BREAKERS[breaker])
+    outcome = _called(hostile)
+    assert not _correct(outcome)
+    hostile.close()
+    after = _module(CORRECT)
+    assert _correct(_called(after)), f"graded wrong after {breaker}"
+    after.close()
+
+
+def _spawn_many(count: int) -> list[str]:
+    """In a fresh process: start ``count`` children one after the other; what went wrong."""
+    problems = []
+    for number in range(count):
+        module = StudentModule(CORRECT.encode(), LIMITS)
+        outcome = module.call("create_qkv", [X, W, W, W], X.nbytes * 3)
+        module.close()
+        if not _correct(outcome):
+            problems.append(f"child {number}: {outcome}")
+    return problems
+
+
+def test_children_of_several_processes_all_start() -> None:
+    """Three processes share one zygote (as a batch's workers do) and fork 40 children
+    each. Before the fix, a child asked for its parent-death signal while the process
+    that made its namespaces was still exiting, and a few in a hundred were killed."""
+    if detect_confinement().mode != "jail":
+        pytest.fail(f"no jail on this machine: {detect_confinement().note}")
+    assert _correct(_called(_module(CORRECT)))  # this process's zygote, advertised
+    assert os.environ.get(forked.ZYGOTE_SOCKET.format("JAIL"))
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(3) as pool:
+        problems = [p for batch in pool.map(_spawn_many, [40, 40, 40]) for p in batch]
+    assert problems == []
+
+
+def test_without_a_zygote_children_start_afresh_with_the_same_grade(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    if detect_confinement().mode != "jail":
+        pytest.fail(f"no jail on this machine: {detect_confinement().note}")
+    broken = tmp_path / "zygote.py"
+    broken.write_text("raise SystemExit('this zygote cannot start')\n")
+    monkeypatch.setattr(forked, "ZYGOTE_SOURCE", broken)
+    monkeypatch.setattr(forked, "_zygotes", forked._Zygotes())
+    monkeypatch.delenv(forked.ZYGOTE_SOCKET.format("JAIL"), raising=False)
+    module = _module(CORRECT)
+    outcome = module.call("create_qkv", [X, W, W, W], X.nbytes * 3)
+    assert isinstance(module.process, ConfinedProcess)
+    assert _correct(outcome)
+    module.close()
+    assert "instead of from the zygote" in capfd.readouterr().err
+
+
+LOOP = """
+def create_qkv(i, q, k, v):
+    total = 0.0
+    while total >= 0.0:
+        total += 1.0
+"""
+
+SLEEPER = """
+import time
+def create_qkv(i, q, k, v):
+    time.sleep(SECONDS)
+    return i @ q, i @ k, i @ v
+"""
+
+
+def test_an_endless_loop_is_stopped_by_its_cpu_time_not_the_wall_limit() -> None:
+    limits = replace(Limits(), call_seconds=60.0, call_cpu_seconds=1.0)
+    module = _module(LOOP, limits)
+    started = time.monotonic()
+    outcome = _called(module)
+    elapsed = time.monotonic() - started
+    module.close()
+    assert isinstance(outcome, Failed) and outcome.kind == "timeout"
+    assert "within 1 s of computing time" in outcome.message
+    assert 1.0 <= elapsed < 30.0
+
+
+def test_a_call_slow_in_wall_time_but_not_in_cpu_time_is_not_cut() -> None:
+    """What a loaded machine does to honest code: long in wall time, short in CPU."""
+    limits = replace(Limits(), call_seconds=10.0, call_cpu_seconds=0.5)
+    module = _module(SLEEPER.replace("SECONDS", "1.5"), limits)
+    assert _correct(_called(module))
+    module.close()
+
+
+def test_a_sleeping_call_still_meets_the_wall_limit() -> None:
+    limits = replace(Limits(), call_seconds=1.5, call_cpu_seconds=60.0)
+    module = _module(SLEEPER.replace("SECONDS", "60"), limits)
+    started = time.monotonic()
+    outcome = _called(module)
+    module.close()
+    assert isinstance(outcome, Failed) and "within 1.5 s" in outcome.message
+    assert time.monotonic() - started < 15
+
+
+def test_the_zygote_dies_with_the_grader_and_takes_its_children(tmp_path: Path) -> None:
+    marker = f"mhsa-zygote-test-{os.getpid()}-{time.time_ns()}"
+    grader = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import os, sys, time, numpy as np\n"
+            "os.environ.pop('MHSA_ZYGOTE_JAIL', None)\n"  # a zygote of its own
+            "from autograder.confine.remote import StudentModule\n"
+            "from autograder.config import Limits\n"
+            "m = StudentModule(sys.argv[1].encode(), Limits())\n"
+            "x = np.ones((2, 3, 4)); w = np.eye(4)\n"
+            "m.call('create_qkv', [x, w, w, w], 10**4)\n"
+            "print('called', flush=True)\n"
+            "time.sleep(60)\n",
+            f"MARK = {marker!r}\n"
+            "import subprocess, sys\n"
+            "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)', MARK])\n"
+            "def create_qkv(i, q, k, v):\n"
+            "    return i @ q, i @ k, i @ v\n",
+        ],
+        cwd=KIT_ROOT,
+        stdout=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(KIT_ROOT), "TMPDIR": str(tmp_path)},
+    )
+    assert grader.stdout is not None
+    assert grader.stdout.readline().strip() == b"called"
+    assert _wait_for(lambda: bool(_marked(marker)))
+    zygote = [p for p in _marked("mhsa_child") if _descends(p, grader.pid)]
+    assert zygote, "the grader started no zygote"
+    grader.kill()
+    grader.wait()
+    assert _wait_for(lambda: not _marked(marker) and not any(map(_alive, zygote)))
+
+
+def _alive(pid: int) -> bool:
+    fields = stat_fields(pid)
+    return fields is not None and fields[0] != "Z"
+
+
+def _descends(pid: int, ancestor: int) -> bool:
+    while pid > 1:
+        fields = stat_fields(pid)
+        if fields is None:
+            return False
+        pid = int(fields[1])
+        if pid == ancestor:
+            return True
+    return False
+
+
+def _marked(marker: str) -> list[int]:
+    found = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                with open(f"/proc/{entry.name}/cmdline", "rb") as source:
+                    if marker.encode() in source.read():
+                        found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def _wait_for(predicate: object, seconds: float = 10.0) -> bool:
+    assert callable(predicate)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
