@@ -426,16 +426,16 @@ def zygote_pid(server: ZygoteServer) -> int | None:
 def _forget_after_fork() -> None:
     """In a forked copy of a grader process (a batch's worker): never share the parent's
     connection to its zygote (replies would cross) nor keep that zygote alive; connect
-    afresh, to the zygote the parent advertised, as a started process would."""
-    global _lock
-    _lock = threading.Lock()  # another thread may have held it at the fork
-    for value in _state.values():
+    afresh, to the zygote the parent advertised, as a started process would. The lock is
+    new too: another thread may have held it at the fork."""
+    global _zygotes
+    inherited, _zygotes = _zygotes, _Zygotes()
+    for client in inherited.clients.values():
         with contextlib.suppress(OSError):
-            if isinstance(value, ZygoteClient):
-                value.socket.close()  # this copy only: the parent's stays open
-            elif isinstance(value, ZygoteServer):
-                os.close(value.lifeline)
-    _state.clear()
+            client.socket.close()  # this copy only: the parent's stays open
+    for server in inherited.servers.values():
+        with contextlib.suppress(OSError):
+            os.close(server.lifeline)
 
 
 os.register_at_fork(after_in_child=_forget_after_fork)
