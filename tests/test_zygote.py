@@ -323,6 +323,26 @@ def test_without_a_zygote_children_start_afresh_with_the_same_grade(
     assert "instead of from the zygote" in capfd.readouterr().err
 
 
+def test_a_zygote_child_that_dies_before_reading_the_file_costs_the_student_nothing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The grader's fault (here: a child that cannot run ``child.py``) is told to staff,
+    and the submission's child starts afresh instead: the student is graded as usual."""
+    if detect_confinement().mode != "jail":
+        pytest.fail(f"no jail on this machine: {detect_confinement().note}")
+    dying = tmp_path / "child.py"
+    dying.write_text("def main():\n    raise SystemExit(1)  # before reading the file\n")
+    monkeypatch.setattr(forked, "CHILD_SOURCE", dying)
+    monkeypatch.setattr(forked, "_zygotes", forked._Zygotes())
+    monkeypatch.delenv(forked.ZYGOTE_SOCKET.format("JAIL"), raising=False)
+    module = _module(CORRECT)
+    outcome = module.call("create_qkv", [X, W, W, W], X.nbytes * 3)
+    assert isinstance(module.process, ConfinedProcess)
+    assert _correct(outcome)
+    module.close()
+    assert "a child failed to start" in capfd.readouterr().err
+
+
 LOOP = """
 def create_qkv(i, q, k, v):
     total = 0.0

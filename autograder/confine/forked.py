@@ -33,6 +33,12 @@ from pathlib import Path
 from typing import Any
 
 from autograder.config import CHILD_SOURCE, Limits
+from autograder.confine.channel import (
+    ChannelClosed,
+    ChannelTimeout,
+    ProtocolViolation,
+    read_header,
+)
 from autograder.confine.jail import JAIL_WORKDIR, jail_layout, jail_script, python_binds
 from autograder.confine.linux import children_of, processes_of, stat_fields, tool
 from autograder.confine.mode import PRIVATE_FILE_NAME, SCRUBBED_ENV, Confinement
@@ -440,6 +446,35 @@ def zygote_failed(confinement: Confinement, why: str) -> None:
     process take the start-up path (the grader's fault is told to staff, once)."""
     with _zygotes.lock:
         _broken(confinement.mode, why)
+
+
+PROBE_SOURCE = b"import os\nprint('probe-ok', os.getuid())\n"
+
+
+def probe_forked(
+    confinement: Confinement, uid: int | None, expected: int
+) -> str | None:
+    """Fork one child that says who it is through ``confinement``'s zygote (starting
+    it): None when it works, else why not ("" when this mode has no zygote here)."""
+    client = _client(confinement, Limits())
+    if client is None:
+        return ""
+    try:
+        child = ForkedProcess(client, PROBE_SOURCE, [], Limits(), confinement, uid)
+    except ZygoteUnavailable as exc:
+        return str(exc)
+    try:
+        deadline = time.monotonic() + START_SECONDS
+        statuses = [read_header(child.reply_fd, deadline, 1 << 10).get("status")]
+        statuses.append(read_header(child.reply_fd, deadline, 1 << 10).get("status"))
+    except (ChannelClosed, ChannelTimeout, ProtocolViolation) as exc:
+        statuses = [f"no answer ({type(exc).__name__})"]
+    finally:
+        child.kill()
+    text = child.drain.text()
+    if statuses == ["started", "ready"] and f"probe-ok {expected}" in text:
+        return None
+    return f"{statuses}: {text.strip()[-300:]}"
 
 
 def start_child(
