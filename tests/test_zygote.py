@@ -331,7 +331,9 @@ def test_a_zygote_child_that_dies_before_reading_the_file_costs_the_student_noth
     if detect_confinement().mode != "jail":
         pytest.fail(f"no jail on this machine: {detect_confinement().note}")
     dying = tmp_path / "child.py"
-    dying.write_text("def main():\n    raise SystemExit(1)  # before reading the file\n")
+    dying.write_text(
+        "def main():\n    raise SystemExit(1)  # before reading the file\n"
+    )
     monkeypatch.setattr(forked, "CHILD_SOURCE", dying)
     monkeypatch.setattr(forked, "_zygotes", forked._Zygotes())
     monkeypatch.delenv(forked.ZYGOTE_SOCKET.format("JAIL"), raising=False)
