@@ -16,10 +16,10 @@ import sys
 import time
 
 from autograder.config import Limits
+from autograder.confine.forked import probe_forked, zygote_failed
 from autograder.confine.jail import JAIL_TOOLS, unshare_prefix
 from autograder.confine.linux import tool
 from autograder.confine.mode import Confinement
-from autograder.confine.forked import probe_forked, zygote_failed
 from autograder.confine.process import ConfinedProcess
 from autograder.confine.reachability import uid_mode_obstacle
 from autograder.confine.uid import new_sandbox_uid
