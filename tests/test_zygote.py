@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from dataclasses import replace
@@ -343,6 +345,62 @@ def test_a_zygote_child_that_dies_before_reading_the_file_costs_the_student_noth
     assert _correct(outcome)
     module.close()
     assert "a child failed to start" in capfd.readouterr().err
+
+
+def test_an_ordinary_users_children_are_forked_in_a_user_namespace(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """As an ordinary user (nobody) the zygote's base jail and each child's namespaces
+    come from a user namespace; the children are still forked, never started afresh."""
+    if not IS_ROOT or detect_confinement().mode != "jail":
+        pytest.fail("this test drops from root to nobody; CI runs as root")
+    folder = Path(tempfile.mkdtemp(prefix="mhsa-nobody-"))
+    try:
+        folder.chmod(0o755)
+        shutil.copytree(
+            KIT_ROOT / "autograder",
+            folder / "autograder",
+            ignore=shutil.ignore_patterns("__pycache__", "fixtures"),
+        )
+        for path in [folder, *folder.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        script = (
+            "import sys\n"
+            f"sys.path.insert(0, {str(folder)!r})\n"
+            "import numpy as np\n"
+            "from autograder.confine.remote import StudentModule\n"
+            "from autograder.config import Limits\n"
+            "source = sys.argv[1].encode()\n"
+            "x = np.ones((2, 3, 4)); w = np.eye(4)\n"
+            "for _ in range(2):\n"
+            "    module = StudentModule(source, Limits())\n"
+            "    outcome = module.call('create_qkv', [x, w, w, w], 10**4)\n"
+            "    print(type(module.process).__name__, type(outcome).__name__)\n"
+            "    module.close()\n"
+            "    print(''.join(module.printed).strip())\n"
+        )
+        source = (
+            "import os\n"
+            f"print('SEES', os.path.exists({str(SOLUTION_DIR)!r}), os.getuid(), os.getpid())\n"
+            "def create_qkv(i, q, k, v):\n"
+            "    return i @ q, i @ k, i @ v\n"
+        )
+        done = subprocess.run(
+            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"]
+            + [sys.executable, "-c", script, source],
+            capture_output=True,
+            text=True,
+            cwd=folder,
+            env={"PATH": "/usr/bin:/bin", "HOME": str(folder)},
+            check=False,
+            timeout=120,
+        )
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "instead of from the zygote" not in done.stderr, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines == ["ForkedProcess Returned", "SEES False 0 1"] * 2, done.stdout
 
 
 LOOP = """

@@ -17,6 +17,7 @@ once and never costs a student anything.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
@@ -233,7 +234,11 @@ class ZygoteClient:
 
 
 class ForkedProcess:
-    """One child forked by the zygote: the interface of ``process.ConfinedProcess``."""
+    """One child forked by the zygote: the interface of ``process.ConfinedProcess``.
+
+    ``uid`` is the submission's throwaway uid, used where the mode drops privileges (as
+    root); an ordinary user's jail runs the child as root of its own user namespace.
+    """
 
     def __init__(
         self,
@@ -244,13 +249,12 @@ class ForkedProcess:
         confinement: Confinement,
         uid: int | None,
     ) -> None:
-        self.client, self.limits, self.uid = client, limits, uid
-        self.confinement = confinement
+        self.client, self.limits, self.confinement = client, limits, confinement
+        self.uid = uid if confinement.drop_privileges else None
         self.workdir: Path | None = None
         self._closed = False
         self._status: int | None = None
         self._host_pid: int | None = None
-        given: list[int] = []
         request_read, self.request_fd = os.pipe()
         self.reply_fd, reply_write = os.pipe()
         output_read, output_write = os.pipe()
@@ -263,17 +267,19 @@ class ForkedProcess:
                 given.append(_sealed(source))
             else:
                 self.workdir = Path(tempfile.mkdtemp(prefix="mhsa-child-"))
-                placement = UidDrop(confinement, uid).place(self.workdir, source)
+                placement = UidDrop(confinement, self.uid).place(self.workdir, source)
                 student_file, home, tmp = (
                     placement.student_file,
                     placement.home,
                     placement.tmp,
                 )
             nproc = limits.processes
-            if uid is None:  # RLIMIT_NPROC counts every process of the grader's uid
+            if (
+                self.uid is None
+            ):  # RLIMIT_NPROC counts every process of the grader's uid
                 nproc += len(processes_of(os.getuid()))
             job = {
-                "uid": uid,
+                "uid": self.uid,
                 "rlimits": child_rlimits(limits, nproc),
                 "env": {**SCRUBBED_ENV, "HOME": home, "TMPDIR": tmp},
                 "student_file": student_file,
@@ -402,6 +408,7 @@ def _client(confinement: Confinement, limits: Limits) -> ZygoteClient | None:
                 client = ZygoteClient(path)
             else:
                 server = ZygoteServer(confinement, limits)
+                atexit.register(server.stop)  # its folder too, when this process ends
                 _zygotes.servers[mode] = server
                 try:
                     client = ZygoteClient(str(server.path), server)
