@@ -21,6 +21,7 @@ import atexit
 import contextlib
 import json
 import os
+import select
 import shutil
 import signal
 import socket
@@ -312,8 +313,9 @@ class ForkedProcess:
         pid = self.host_pid()
         if pid is None or self._closed:
             return None
-        fields = stat_fields(pid)
-        if fields is None or fields[0] == "Z" or _pid_of(self.pidfd) is None:
+        exited, _, _ = select.select([self.pidfd], [], [], 0)
+        fields = None if exited else stat_fields(pid)  # a pid that is still the child's
+        if fields is None or fields[0] == "Z":
             return None
         return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
