@@ -403,6 +403,38 @@ def test_an_ordinary_users_children_are_forked_in_a_user_namespace(
     assert lines == ["ForkedProcess Returned", "SEES False 0 1"] * 2, done.stdout
 
 
+LEAVER = """
+import os, subprocess, sys
+NAME = "LEFT"
+for folder in ("/tmp", "/dev/shm"):
+    with open(os.path.join(folder, NAME), "w") as left:
+        left.write("left behind")
+subprocess.Popen([sys.executable, "-c", "import os, time; os.setsid(); time.sleep(60)", NAME])
+"""
+
+
+@needs_uid_mode
+def test_uid_mode_sweeps_through_the_zygote(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sweep after a uid-mode child is forked by the zygote as that uid: what the uid
+    left is gone without the slow sweep (a ``python -S`` started per submission)."""
+    if not IS_ROOT:
+        pytest.fail("uid mode needs root; CI runs as root")
+    import autograder.confine.remote as remote
+
+    monkeypatch.setattr(remote, "detect_confinement", lambda: UID_MODE)
+    slow: list[int] = []
+    monkeypatch.setattr(forked, "sweep_uid", slow.append)
+    name = f"mhsa-left-{os.getpid()}-{time.time_ns()}"
+    module = _module(LEAVER.replace("LEFT", name) + CORRECT)
+    assert _correct(_called(module))
+    uid = module.uid
+    assert uid is not None and _wait_for(lambda: bool(_marked(name)))
+    module.close()
+    assert slow == []
+    assert not Path("/tmp", name).exists() and not Path("/dev/shm", name).exists()
+    assert _marked(name) == []
+
+
 LOOP = """
 def create_qkv(i, q, k, v):
     total = 0.0
@@ -476,7 +508,8 @@ def test_the_zygote_dies_with_the_grader_and_takes_its_children(tmp_path: Path) 
     assert grader.stdout is not None
     assert grader.stdout.readline().strip() == b"called"
     assert _wait_for(lambda: bool(_marked(marker)))
-    zygote = [p for p in _marked("mhsa_child") if _descends(p, grader.pid)]
+    first_line = forked.ZYGOTE_SOURCE.read_text().splitlines()[0]  # in its command line
+    zygote = [p for p in _marked(first_line) if _descends(p, grader.pid)]
     assert zygote, "the grader started no zygote"
     grader.kill()
     grader.wait()

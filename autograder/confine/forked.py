@@ -50,7 +50,14 @@ from autograder.confine.process import (
     OutputDrain,
     child_rlimits,
 )
-from autograder.confine.uid import UidDrop, sweep_uid, zygote_uid
+from autograder.confine.uid import (
+    SWEEP_SECONDS,
+    SWEEPER_SOURCE,
+    UidDrop,
+    sweep_uid,
+    swept_folders,
+    zygote_uid,
+)
 
 ZYGOTE_SOURCE = Path(__file__).with_name("zygote.py")
 ZYGOTE_SOCKET = "MHSA_ZYGOTE_{}"  # .format(mode.upper()): its socket, for the workers
@@ -103,6 +110,7 @@ class ZygoteServer:
             else:
                 self.uid = config["zygote_uid"] = zygote_uid()
                 command = python
+                extra.append(SWEEPER_SOURCE.read_text())
             with open(self.folder / "zygote.log", "wb") as log:
                 self.process = subprocess.Popen(
                     [*command, json.dumps(config), *extra],
@@ -225,6 +233,22 @@ class ZygoteClient:
                 break
             return self.exited.pop(job_id, None)
 
+    def sweep(self, uid: int) -> bool:
+        """uid mode: have the zygote fork ``sweeper.py`` as ``uid``; whether it ran to
+        its end (else the caller sweeps the slow way)."""
+        with self.lock:
+            job_id = next(self.ids)
+            message = {"op": "sweep", "id": job_id, "uid": uid}
+            message["folders"] = swept_folders()
+            try:
+                self.socket.send(json.dumps(message).encode())
+                deadline = time.monotonic() + SWEEP_SECONDS
+                while job_id not in self.exited and time.monotonic() < deadline:
+                    self._read_one(deadline - time.monotonic())
+            except (OSError, ZygoteUnavailable):
+                return False
+            return self.exited.pop(job_id, None) == 0
+
     def status(self, job_id: int) -> int | None:
         """The child's exit status if the zygote has reported it, without waiting."""
         with self.lock:
@@ -333,7 +357,8 @@ class ForkedProcess:
             with contextlib.suppress(OSError):
                 signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
         if self.uid is not None and not self.confinement.jail:
-            sweep_uid(self.uid)
+            if not self.client.sweep(self.uid) or processes_of(self.uid):
+                sweep_uid(self.uid)  # the start-up path's sweep, with its retries
         self.drain.join(timeout=2)
         for fd in (self.request_fd, self.reply_fd, self.pidfd):
             with contextlib.suppress(OSError):
