@@ -175,7 +175,7 @@ class ZygoteClient:
         self.socket.settimeout(max(timeout, 0.0))
         try:
             data, fds, _, _ = socket.recv_fds(self.socket, MAX_MESSAGE, 1)
-        except TimeoutError:
+        except (TimeoutError, BlockingIOError):  # nothing yet (a zero timeout: polled)
             return False
         except OSError as exc:
             raise ZygoteUnavailable(f"the zygote's socket failed: {exc}") from exc
