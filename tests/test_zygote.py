@@ -49,7 +49,10 @@ places = (".", os.environ["TMPDIR"], "/tmp", "/dev/shm")
 facts = {"uid": os.getuid(), "pid": os.getpid(),
          "pids": sorted(int(p) for p in os.listdir("/proc") if p.isdigit()),
          "left": sorted(set(os.listdir(".")) | set(os.listdir(os.environ["TMPDIR"]))),
-         "notes": [os.path.exists(os.path.join(place, NOTE)) for place in places]}
+         "notes": [os.path.exists(os.path.join(place, NOTE)) for place in places],
+         "fds": sorted(os.readlink(f"/proc/self/fd/{fd}").split(":")[0]
+                       for fd in os.listdir("/proc/self/fd")
+                       if os.path.exists(f"/proc/self/fd/{fd}"))}
 for place in places:
     with open(os.path.join(place, NOTE), "w") as note:
         note.write("written by an earlier submission")
@@ -111,6 +114,11 @@ def test_each_forked_child_gets_a_fresh_root_uid_and_process_tree(mode: str) -> 
     # second: a fresh root in the jail, a fresh folder and the sweep in uid mode.
     assert first["left"] == second["left"] == ["mhsa.py"]
     assert first["notes"] == second["notes"] == [False] * 4
+    # /dev/null on stdin, the output pipe (stdout and stderr), the request and reply
+    # pipes: nothing of the zygote's (its socket, a client's, another child's) is left.
+    assert (
+        first["fds"] == second["fds"] == ["/dev/null", "pipe", "pipe", "pipe", "pipe"]
+    )
     if IS_ROOT:
         assert first["uid"] == first_uid and second["uid"] == second_uid
         assert first_uid != second_uid
