@@ -54,6 +54,9 @@ def test_a_child_that_dies_before_reading_the_file_is_the_graders_fault(
         "import sys\nsys.exit(1)  # as when its folder cannot be entered\n"
     )
     monkeypatch.setattr(process, "CHILD_SOURCE", dying)
+    monkeypatch.setenv(
+        "MHSA_NO_ZYGOTE", "1"
+    )  # the start-up path (the zygote's: test_zygote)
     module = StudentModule((EXAMPLES / "correct.py").read_bytes(), TEST_LIMITS)
     outcome = module.call("create_qkv", [], X_ARGS_BYTES)
     module.close()

@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from dataclasses import replace
@@ -47,7 +49,10 @@ places = (".", os.environ["TMPDIR"], "/tmp", "/dev/shm")
 facts = {"uid": os.getuid(), "pid": os.getpid(),
          "pids": sorted(int(p) for p in os.listdir("/proc") if p.isdigit()),
          "left": sorted(set(os.listdir(".")) | set(os.listdir(os.environ["TMPDIR"]))),
-         "notes": [os.path.exists(os.path.join(place, NOTE)) for place in places]}
+         "notes": [os.path.exists(os.path.join(place, NOTE)) for place in places],
+         "fds": sorted(os.readlink(f"/proc/self/fd/{fd}").split(":")[0]
+                       for fd in os.listdir("/proc/self/fd")
+                       if os.path.exists(f"/proc/self/fd/{fd}"))}
 for place in places:
     with open(os.path.join(place, NOTE), "w") as note:
         note.write("written by an earlier submission")
@@ -109,6 +114,11 @@ def test_each_forked_child_gets_a_fresh_root_uid_and_process_tree(mode: str) -> 
     # second: a fresh root in the jail, a fresh folder and the sweep in uid mode.
     assert first["left"] == second["left"] == ["mhsa.py"]
     assert first["notes"] == second["notes"] == [False] * 4
+    # /dev/null on stdin, the output pipe (stdout and stderr), the request and reply
+    # pipes: nothing of the zygote's (its socket, a client's, another child's) is left.
+    assert (
+        first["fds"] == second["fds"] == ["/dev/null", "pipe", "pipe", "pipe", "pipe"]
+    )
     if IS_ROOT:
         assert first["uid"] == first_uid and second["uid"] == second_uid
         assert first_uid != second_uid
@@ -323,6 +333,116 @@ def test_without_a_zygote_children_start_afresh_with_the_same_grade(
     assert "instead of from the zygote" in capfd.readouterr().err
 
 
+def test_a_zygote_child_that_dies_before_reading_the_file_costs_the_student_nothing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The grader's fault (here: a child that cannot run ``child.py``) is told to staff,
+    and the submission's child starts afresh instead: the student is graded as usual."""
+    if detect_confinement().mode != "jail":
+        pytest.fail(f"no jail on this machine: {detect_confinement().note}")
+    dying = tmp_path / "child.py"
+    dying.write_text(
+        "def main():\n    raise SystemExit(1)  # before reading the file\n"
+    )
+    monkeypatch.setattr(forked, "CHILD_SOURCE", dying)
+    monkeypatch.setattr(forked, "_zygotes", forked._Zygotes())
+    monkeypatch.delenv(forked.ZYGOTE_SOCKET.format("JAIL"), raising=False)
+    module = _module(CORRECT)
+    outcome = module.call("create_qkv", [X, W, W, W], X.nbytes * 3)
+    assert isinstance(module.process, ConfinedProcess)
+    assert _correct(outcome)
+    module.close()
+    assert "a child failed to start" in capfd.readouterr().err
+
+
+def test_an_ordinary_users_children_are_forked_in_a_user_namespace(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """As an ordinary user (nobody) the zygote's base jail and each child's namespaces
+    come from a user namespace; the children are still forked, never started afresh."""
+    if not IS_ROOT or detect_confinement().mode != "jail":
+        pytest.fail("this test drops from root to nobody; CI runs as root")
+    folder = Path(tempfile.mkdtemp(prefix="mhsa-nobody-"))
+    try:
+        folder.chmod(0o755)
+        shutil.copytree(
+            KIT_ROOT / "autograder",
+            folder / "autograder",
+            ignore=shutil.ignore_patterns("__pycache__", "fixtures"),
+        )
+        for path in [folder, *folder.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        script = (
+            "import sys\n"
+            f"sys.path.insert(0, {str(folder)!r})\n"
+            "import numpy as np\n"
+            "from autograder.confine.remote import StudentModule\n"
+            "from autograder.config import Limits\n"
+            "source = sys.argv[1].encode()\n"
+            "x = np.ones((2, 3, 4)); w = np.eye(4)\n"
+            "for _ in range(2):\n"
+            "    module = StudentModule(source, Limits())\n"
+            "    outcome = module.call('create_qkv', [x, w, w, w], 10**4)\n"
+            "    print(type(module.process).__name__, type(outcome).__name__)\n"
+            "    module.close()\n"
+            "    print(''.join(module.printed).strip())\n"
+        )
+        source = (
+            "import os\n"
+            f"print('SEES', os.path.exists({str(SOLUTION_DIR)!r}), os.getuid(), os.getpid())\n"
+            "def create_qkv(i, q, k, v):\n"
+            "    return i @ q, i @ k, i @ v\n"
+        )
+        done = subprocess.run(
+            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"]
+            + [sys.executable, "-c", script, source],
+            capture_output=True,
+            text=True,
+            cwd=folder,
+            env={"PATH": "/usr/bin:/bin", "HOME": str(folder)},
+            check=False,
+            timeout=120,
+        )
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "instead of from the zygote" not in done.stderr, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines == ["ForkedProcess Returned", "SEES False 0 1"] * 2, done.stdout
+
+
+LEAVER = """
+import os, subprocess, sys
+NAME = "LEFT"
+for folder in ("/tmp", "/dev/shm"):
+    with open(os.path.join(folder, NAME), "w") as left:
+        left.write("left behind")
+subprocess.Popen([sys.executable, "-c", "import os, time; os.setsid(); time.sleep(60)", NAME])
+"""
+
+
+@needs_uid_mode
+def test_uid_mode_sweeps_through_the_zygote(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sweep after a uid-mode child is forked by the zygote as that uid: what the uid
+    left is gone without the slow sweep (a ``python -S`` started per submission)."""
+    if not IS_ROOT:
+        pytest.fail("uid mode needs root; CI runs as root")
+    import autograder.confine.remote as remote
+
+    monkeypatch.setattr(remote, "detect_confinement", lambda: UID_MODE)
+    slow: list[int] = []
+    monkeypatch.setattr(forked, "sweep_uid", slow.append)
+    name = f"mhsa-left-{os.getpid()}-{time.time_ns()}"
+    module = _module(LEAVER.replace("LEFT", name) + CORRECT)
+    assert _correct(_called(module))
+    uid = module.uid
+    assert uid is not None and _wait_for(lambda: bool(_marked(name)))
+    module.close()
+    assert slow == []
+    assert not Path("/tmp", name).exists() and not Path("/dev/shm", name).exists()
+    assert _marked(name) == []
+
+
 LOOP = """
 def create_qkv(i, q, k, v):
     total = 0.0
@@ -396,7 +516,8 @@ def test_the_zygote_dies_with_the_grader_and_takes_its_children(tmp_path: Path) 
     assert grader.stdout is not None
     assert grader.stdout.readline().strip() == b"called"
     assert _wait_for(lambda: bool(_marked(marker)))
-    zygote = [p for p in _marked("mhsa_child") if _descends(p, grader.pid)]
+    first_line = forked.ZYGOTE_SOURCE.read_text().splitlines()[0]  # in its command line
+    zygote = [p for p in _marked(first_line) if _descends(p, grader.pid)]
     assert zygote, "the grader started no zygote"
     grader.kill()
     grader.wait()

@@ -21,7 +21,7 @@ import select
 import struct
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -92,12 +92,19 @@ class Deadline:
     wall: float  # a time.monotonic() instant
     cpu_used: Callable[[], float | None] | None = None
     cpu_limit: float = math.inf
+    since: float = field(default_factory=time.monotonic)
 
     def left(self) -> float:
-        """Seconds to wait before looking again; zero or less once the deadline passed."""
-        left = self.wall - time.monotonic()
+        """Seconds to wait before looking again; zero or less once the deadline passed.
+
+        The child's CPU time is read only once the wait has lasted ``CPU_POLL_SECONDS``
+        (an ordinary call has answered long before), then every ``CPU_POLL_SECONDS``."""
+        now = time.monotonic()
+        left = self.wall - now
         if self.cpu_used is None or left <= 0:
             return left
+        if now - self.since < CPU_POLL_SECONDS:
+            return min(left, self.since + CPU_POLL_SECONDS - now)
         used = self.cpu_used()
         if used is not None and used >= self.cpu_limit:
             return 0.0

@@ -17,9 +17,11 @@ once and never costs a student anything.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
+import select
 import shutil
 import signal
 import socket
@@ -33,6 +35,12 @@ from pathlib import Path
 from typing import Any
 
 from autograder.config import CHILD_SOURCE, Limits
+from autograder.confine.channel import (
+    ChannelClosed,
+    ChannelTimeout,
+    ProtocolViolation,
+    read_header,
+)
 from autograder.confine.jail import JAIL_WORKDIR, jail_layout, jail_script, python_binds
 from autograder.confine.linux import children_of, processes_of, stat_fields, tool
 from autograder.confine.mode import PRIVATE_FILE_NAME, SCRUBBED_ENV, Confinement
@@ -42,7 +50,14 @@ from autograder.confine.process import (
     OutputDrain,
     child_rlimits,
 )
-from autograder.confine.uid import UidDrop, sweep_uid, zygote_uid
+from autograder.confine.uid import (
+    SWEEP_SECONDS,
+    SWEEPER_SOURCE,
+    UidDrop,
+    sweep_uid,
+    swept_folders,
+    zygote_uid,
+)
 
 ZYGOTE_SOURCE = Path(__file__).with_name("zygote.py")
 ZYGOTE_SOCKET = "MHSA_ZYGOTE_{}"  # .format(mode.upper()): its socket, for the workers
@@ -95,6 +110,7 @@ class ZygoteServer:
             else:
                 self.uid = config["zygote_uid"] = zygote_uid()
                 command = python
+                extra.append(SWEEPER_SOURCE.read_text())
             with open(self.folder / "zygote.log", "wb") as log:
                 self.process = subprocess.Popen(
                     [*command, json.dumps(config), *extra],
@@ -159,7 +175,7 @@ class ZygoteClient:
         self.socket.settimeout(max(timeout, 0.0))
         try:
             data, fds, _, _ = socket.recv_fds(self.socket, MAX_MESSAGE, 1)
-        except TimeoutError:
+        except (TimeoutError, BlockingIOError):  # nothing yet (a zero timeout: polled)
             return False
         except OSError as exc:
             raise ZygoteUnavailable(f"the zygote's socket failed: {exc}") from exc
@@ -217,6 +233,22 @@ class ZygoteClient:
                 break
             return self.exited.pop(job_id, None)
 
+    def sweep(self, uid: int) -> bool:
+        """uid mode: have the zygote fork ``sweeper.py`` as ``uid``; whether it ran to
+        its end (else the caller sweeps the slow way)."""
+        with self.lock:
+            job_id = next(self.ids)
+            message = {"op": "sweep", "id": job_id, "uid": uid}
+            message["folders"] = swept_folders()
+            try:
+                self.socket.send(json.dumps(message).encode())
+                deadline = time.monotonic() + SWEEP_SECONDS
+                while job_id not in self.exited and time.monotonic() < deadline:
+                    self._read_one(deadline - time.monotonic())
+            except (OSError, ZygoteUnavailable):
+                return False
+            return self.exited.pop(job_id, None) == 0
+
     def status(self, job_id: int) -> int | None:
         """The child's exit status if the zygote has reported it, without waiting."""
         with self.lock:
@@ -227,7 +259,11 @@ class ZygoteClient:
 
 
 class ForkedProcess:
-    """One child forked by the zygote: the interface of ``process.ConfinedProcess``."""
+    """One child forked by the zygote: the interface of ``process.ConfinedProcess``.
+
+    ``uid`` is the submission's throwaway uid, used where the mode drops privileges (as
+    root); an ordinary user's jail runs the child as root of its own user namespace.
+    """
 
     def __init__(
         self,
@@ -238,13 +274,12 @@ class ForkedProcess:
         confinement: Confinement,
         uid: int | None,
     ) -> None:
-        self.client, self.limits, self.uid = client, limits, uid
-        self.confinement = confinement
+        self.client, self.limits, self.confinement = client, limits, confinement
+        self.uid = uid if confinement.drop_privileges else None
         self.workdir: Path | None = None
         self._closed = False
         self._status: int | None = None
         self._host_pid: int | None = None
-        given: list[int] = []
         request_read, self.request_fd = os.pipe()
         self.reply_fd, reply_write = os.pipe()
         output_read, output_write = os.pipe()
@@ -257,17 +292,19 @@ class ForkedProcess:
                 given.append(_sealed(source))
             else:
                 self.workdir = Path(tempfile.mkdtemp(prefix="mhsa-child-"))
-                placement = UidDrop(confinement, uid).place(self.workdir, source)
+                placement = UidDrop(confinement, self.uid).place(self.workdir, source)
                 student_file, home, tmp = (
                     placement.student_file,
                     placement.home,
                     placement.tmp,
                 )
             nproc = limits.processes
-            if uid is None:  # RLIMIT_NPROC counts every process of the grader's uid
+            if (
+                self.uid is None
+            ):  # RLIMIT_NPROC counts every process of the grader's uid
                 nproc += len(processes_of(os.getuid()))
             job = {
-                "uid": uid,
+                "uid": self.uid,
                 "rlimits": child_rlimits(limits, nproc),
                 "env": {**SCRUBBED_ENV, "HOME": home, "TMPDIR": tmp},
                 "student_file": student_file,
@@ -300,8 +337,9 @@ class ForkedProcess:
         pid = self.host_pid()
         if pid is None or self._closed:
             return None
-        fields = stat_fields(pid)
-        if fields is None or fields[0] == "Z" or _pid_of(self.pidfd) is None:
+        exited, _, _ = select.select([self.pidfd], [], [], 0)
+        fields = None if exited else stat_fields(pid)  # a pid that is still the child's
+        if fields is None or fields[0] == "Z":
             return None
         return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
@@ -319,7 +357,8 @@ class ForkedProcess:
             with contextlib.suppress(OSError):
                 signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
         if self.uid is not None and not self.confinement.jail:
-            sweep_uid(self.uid)
+            if not self.client.sweep(self.uid) or processes_of(self.uid):
+                sweep_uid(self.uid)  # the start-up path's sweep, with its retries
         self.drain.join(timeout=2)
         for fd in (self.request_fd, self.reply_fd, self.pidfd):
             with contextlib.suppress(OSError):
@@ -396,6 +435,7 @@ def _client(confinement: Confinement, limits: Limits) -> ZygoteClient | None:
                 client = ZygoteClient(path)
             else:
                 server = ZygoteServer(confinement, limits)
+                atexit.register(server.stop)  # its folder too, when this process ends
                 _zygotes.servers[mode] = server
                 try:
                     client = ZygoteClient(str(server.path), server)
@@ -465,6 +505,35 @@ def warm_zygote(confinement: Confinement, limits: Limits) -> None:
     needed: one submission's grader does it while its static checks run, a batch before
     it forks its workers (which then connect to the zygote it advertises)."""
     _client(confinement, limits)
+
+
+PROBE_SOURCE = b"import os\nprint('probe-ok', os.getuid())\n"
+
+
+def probe_forked(
+    confinement: Confinement, uid: int | None, expected: int
+) -> str | None:
+    """Fork one child that says who it is through ``confinement``'s zygote (starting
+    it): None when it works, else why not ("" when this mode has no zygote here)."""
+    client = _client(confinement, Limits())
+    if client is None:
+        return ""
+    try:
+        child = ForkedProcess(client, PROBE_SOURCE, [], Limits(), confinement, uid)
+    except ZygoteUnavailable as exc:
+        return str(exc)
+    try:
+        deadline = time.monotonic() + START_SECONDS
+        statuses = [read_header(child.reply_fd, deadline, 1 << 10).get("status")]
+        statuses.append(read_header(child.reply_fd, deadline, 1 << 10).get("status"))
+    except (ChannelClosed, ChannelTimeout, ProtocolViolation) as exc:
+        statuses = [f"no answer ({type(exc).__name__})"]
+    finally:
+        child.kill()
+    text = child.drain.text()
+    if statuses == ["started", "ready"] and f"probe-ok {expected}" in text:
+        return None
+    return f"{statuses}: {text.strip()[-300:]}"
 
 
 def start_child(

@@ -1,6 +1,11 @@
 """Choose the confinement mode: probe once per process which works here, strongest first,
 by really starting Python with numpy through it: ``jail``, then ``uid`` (as root), then
 ``plain``. As root, plain mode is refused rather than run student code as root.
+
+A mode is first probed through its zygote (``forked``): a child forked and confined as every
+submission's will be, which leaves the zygote warm for them (the probe then costs a fork,
+not an interpreter's start). Should the zygote fail, staff are told, the mode is probed
+again on the start-up path, and its children start afresh.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import sys
 import time
 
 from autograder.config import Limits
+from autograder.confine.forked import probe_forked, zygote_failed
 from autograder.confine.jail import JAIL_TOOLS, unshare_prefix
 from autograder.confine.linux import tool
 from autograder.confine.mode import Confinement
@@ -26,9 +32,31 @@ class SandboxUnavailable(RuntimeError):
 
 
 def _probe(confinement: Confinement) -> str | None:
-    """Start Python with numpy under ``confinement``; None when that works, else why not."""
-    code = "import numpy, os; print('probe-ok', os.getuid())"
+    """Start Python with numpy under ``confinement``; None when that works, else why not.
+    Through the zygote first, on the start-up path when that fails."""
     uid = new_sandbox_uid() if confinement.drop_privileges else None
+    expected = _expected_uid(confinement, uid)
+    problem = probe_forked(confinement, uid, expected)
+    if problem is None:
+        return None
+    if problem:  # a zygote there was, and it failed: its mode's children start afresh
+        zygote_failed(confinement, f"the probe through it failed ({problem})")
+    return _probe_fresh(confinement, uid, expected)
+
+
+def _expected_uid(confinement: Confinement, uid: int | None) -> int:
+    """The uid a probe child must report: its throwaway uid, root of its own user
+    namespace (an ordinary user's jail), or the grader's own (plain)."""
+    if uid is not None:
+        return uid
+    return 0 if confinement.jail else os.getuid()
+
+
+def _probe_fresh(
+    confinement: Confinement, uid: int | None, expected: int
+) -> str | None:
+    """The start-up path: a fresh confined Python imports numpy and says who it is."""
+    code = "import numpy, os; print('probe-ok', os.getuid())"
     try:
         child = ConfinedProcess(
             b"", [], Limits(), confinement=confinement, python_code=code, uid=uid
@@ -42,10 +70,6 @@ def _probe(confinement: Confinement) -> str | None:
     finally:
         child.kill()
     text = child.drain.text()
-    if uid is not None:
-        expected = uid
-    else:
-        expected = 0 if confinement.jail else os.getuid()  # root of its user namespace
     if child.exit_status() == 0 and f"probe-ok {expected}" in text:
         return None
     return f"exit status {child.exit_status()}: {text.strip()[-300:]}"

@@ -104,9 +104,8 @@ def sweep_uid(uid: int) -> None:
     child did; should it still fail, the uid's processes are killed with ``kill`` and staff
     are told what may be left.
     """
-    folders = [folder for folder in SWEPT_FOLDERS if os.path.isdir(folder)]
     python = os.path.realpath(sys.executable)
-    command = [python, "-I", "-S", "-c", SWEEPER_SOURCE.read_text(), *folders]
+    command = [python, "-I", "-S", "-c", SWEEPER_SOURCE.read_text(), *swept_folders()]
     for _ in range(3):  # a sweeper killed by a racing fork bomb's limit is run again
         try:
             swept = _run_as(uid, command).returncode == 0
@@ -122,6 +121,11 @@ def sweep_uid(uid: int) -> None:
         f"mhsa sandbox: the sweep of uid {uid} failed; its files or IPC objects may be left",
         file=sys.stderr,
     )
+
+
+def swept_folders() -> list[str]:
+    """The world-writable folders a sweep looks in, those this machine has."""
+    return [folder for folder in SWEPT_FOLDERS if os.path.isdir(folder)]
 
 
 def _run_as(uid: int, command: list[str]) -> subprocess.CompletedProcess[bytes]:

@@ -21,11 +21,12 @@ Messages (``SOCK_SEQPACKET``, one JSON object each, descriptors alongside):
 
 - grader -> zygote: ``{"op": "spawn", "id": n, ...}`` with the child's request, reply and
   output descriptors (and the memfd holding the file in jail mode); ``{"op": "kill", "id":
-  n}``.
+  n}``; in uid mode ``{"op": "sweep", "id": n, "uid": u, "folders": [...]}``, which forks
+  ``sweeper.py`` as that uid.
 - zygote -> grader: ``{"op": "ready"}`` once per connection; ``{"op": "spawned", "id": n}``
   with a pidfd of the child, or ``{"op": "failed", "id": n, "error": ...}``; ``{"op":
   "exited", "id": n, "status": s}`` once the child (and in jail mode every process of its
-  namespace) is gone.
+  namespace) or the sweeper is gone.
 """
 
 from __future__ import annotations
@@ -221,15 +222,16 @@ def become_child(
             root = build_root(job["layout"], job["mountpoint"], fds[3], uid)
             os.chdir(root)
             os.chroot(".")
-        drop_privileges(uid)
-        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        apply_limits(job["rlimits"])
         os.dup2(request_fd, 0)
         os.dup2(output_fd, 1)
         os.dup2(output_fd, 2)
         if reply_fd != 3:
             os.dup2(reply_fd, 3)
+        # Every other descriptor the zygote held is below its own limit, not yet lowered.
         os.closerange(4, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+        drop_privileges(uid)
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        apply_limits(job["rlimits"])
         os.environ.clear()
         os.environ.update(job["env"])
         os.chdir(job["cwd"])
@@ -249,6 +251,26 @@ def become_child(
         os._exit(status)
 
 
+def become_sweeper(uid: int, folders: list[str], sweeper: types.ModuleType) -> None:
+    """uid mode: as ``uid`` (never as the zygote), end what that uid left behind
+    (``sweeper.py``'s main, as ``uid.sweep_uid`` would start it)."""
+    status = CHILD_FAILED
+    try:
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        os.setsid()
+        drop_privileges(uid)
+        sys.argv = ["-c", *folders]
+        sweeper.main()
+        status = 0
+    except SystemExit:
+        status = 1
+    except BaseException:  # noqa: B036, S110 - the grader sweeps afresh on any failure
+        pass
+    finally:
+        os._exit(status)
+
+
 class Zygote:
     """The server loop: accept the grader's connections, fork children, report exits."""
 
@@ -257,14 +279,10 @@ class Zygote:
         listener: socket.socket,
         lifeline: int,
         config: dict[str, Any],
-        child: types.ModuleType,
+        modules: dict[str, types.ModuleType],
     ) -> None:
-        self.listener, self.lifeline, self.config, self.child = (
-            listener,
-            lifeline,
-            config,
-            child,
-        )
+        self.listener, self.lifeline, self.config = listener, lifeline, config
+        self.child, self.sweeper = modules["child"], modules.get("sweeper")
         self.clients: dict[socket.socket, dict[int, int]] = (
             {}
         )  # connection -> id -> pid
@@ -325,6 +343,8 @@ class Zygote:
             message = json.loads(data)
             if message["op"] == "spawn":
                 self._spawn(connection, message, fds)
+            elif message["op"] == "sweep" and self.sweeper is not None:
+                self._sweep(connection, message)
             elif message["op"] == "kill":
                 victim = self.clients[connection].get(message["id"])
                 if victim is not None:
@@ -332,6 +352,16 @@ class Zygote:
         finally:
             for fd in fds:
                 os.close(fd)
+
+    def _sweep(self, connection: socket.socket, job: dict[str, Any]) -> None:
+        """Fork a sweeper for ``job["uid"]``; its exit is reported like a child's."""
+        assert self.sweeper is not None
+        pid = os.fork()
+        if pid == 0:
+            self._forget()
+            become_sweeper(int(job["uid"]), list(job["folders"]), self.sweeper)
+        self.clients[connection][job["id"]] = pid
+        self.owners[pid] = (connection, job["id"])
 
     def _kill(self, pid: int) -> None:
         """SIGKILL a child not yet reaped (so its pid is still its own) and its group."""
@@ -440,10 +470,13 @@ def restrict_to(uid: int) -> None:
 
 def main() -> None:
     config = json.loads(sys.argv[1])
-    child = types.ModuleType("mhsa_child")
-    exec(
-        compile(sys.argv[2], "child.py", "exec"), child.__dict__
-    )  # noqa: S102 - the kit's own child.py
+    modules = {}
+    for name, source in zip(("child", "sweeper"), sys.argv[2:]):
+        modules[name] = types.ModuleType(f"mhsa_{name}")
+        code = compile(source, f"{name}.py", "exec")
+        exec(
+            code, modules[name].__dict__
+        )  # noqa: S102 - the kit's own child.py, sweeper.py
     _prctl(PR_SET_DUMPABLE, 0)
     listener = socket.socket(fileno=config.pop("listener"))
     lifeline = config.pop("lifeline")
@@ -452,7 +485,7 @@ def main() -> None:
         restrict_to(zygote_uid)
     import numpy  # noqa: F401 - the point of the zygote: imported once, before any fork
 
-    Zygote(listener, lifeline, config, child).serve()
+    Zygote(listener, lifeline, config, modules).serve()
 
 
 if __name__ == "__main__":
