@@ -401,8 +401,8 @@ def bench_batch(table: Table, work: Path, args: argparse.Namespace) -> None:
                 f"whole tree (make, grader, workers, mypy, black, children) "
                 f"{measured.tree_peak_pss_bytes / MB:.0f} MB summed PSS "
                 f"({measured.tree_peak_bytes / MB:.0f} MB summed RSS, which counts "
-                f"pages shared by forked processes once each); main process "
-                f"{measured.root_peak_bytes / MB:.0f} MB RSS; largest process "
+                f"pages shared by forked processes once each); the command's own "
+                f"process {measured.root_peak_bytes / MB:.0f} MB RSS; largest process "
                 f"{measured.largest_process_bytes / MB:.0f} MB (sampled every "
                 f"{SAMPLE_SECONDS * 1e3:.0f} ms)",
                 "< 300 MB (PSS)",

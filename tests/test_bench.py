@@ -87,7 +87,7 @@ def test_bench_prints_every_row_and_grades_what_it_times(bench_output: str) -> N
     assert "6 gradebook rows" in row(rows, "batch, new class: 6 generated submissions")
     assert "6 gradebook rows" in row(rows, "batch, regrade: 6 generated submissions")
     memory = row(rows, "grader peak memory")
-    assert "summed PSS" in memory and "main process" in memory
+    assert "summed PSS" in memory and "largest process" in memory
     assert "(float32 out)" in row(rows, "reference `multi_head_attention`, float32")
     torch_row = row(rows, "PyTorch")
     assert "ratio reference / PyTorch" in torch_row or "ratio skipped" in torch_row
