@@ -43,6 +43,8 @@ STUDENT_FILES = {
     "selfcheck/contract/__init__.py",
     "selfcheck/contract/functions.py",
     "selfcheck/contract/outcomes.py",
+    "selfcheck/contract/signatures.py",
+    "selfcheck/contract/silencers.py",
     "selfcheck/contract/source_text.py",
     "selfcheck/contract/words.py",
     "selfcheck/judge/__init__.py",

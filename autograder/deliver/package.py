@@ -32,13 +32,13 @@ from autograder.config import (
     PACKAGE_DIR,
     RUBRIC_FILE,
 )
-from autograder.contract.functions import FUNCTION_ALIASES
 from autograder.deliver.hints import hints_json
 from autograder.diagnose.references import reference
 from autograder.judge.case import Case
 from autograder.judge.compare import TOLERANCES
 from autograder.judge.digests import cell_digest, cell_width, centring_offsets
 from autograder.score.rubric import RubricItem, load_rubric
+from autograder.score.scoring import CORRECTNESS_ITEMS
 
 DIST_DIR = KIT_ROOT / "dist"
 GRADESCOPE_DIR = PACKAGE_DIR / "deliver" / "gradescope"
@@ -203,7 +203,7 @@ def otter_cases() -> dict[str, Any]:
             exported.append(spec)
     return {
         "format": 2,
-        "aliases": {name: list(names) for name, names in FUNCTION_ALIASES.items()},
+        "correctness_items": sorted(CORRECTNESS_ITEMS),
         "mypy_config": MYPY_CONFIG.read_text(),
         "cases": exported,
     }
