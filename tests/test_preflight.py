@@ -122,7 +122,8 @@ def test_make_grade_with_a_closed_tmpdir_stops_with_a_staff_message(
         timeout=600,
         check=False,
     )
-    assert done.returncode != 0 and "Error 3" in done.stderr  # exit 3: environment fault
+    # make's "Error 3": the grader's exit status for an environment fault
+    assert done.returncode != 0 and "Error 3" in done.stderr
     assert done.stderr.startswith("error (for staff): ")
     # Refused by the sandbox's probe or by the preflight that meets it first: either way
     # the staff read why no confinement is left, before any student code ran.
