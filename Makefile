@@ -45,7 +45,7 @@ attacks: $(STAMP)
 		tests/test_isolation.py tests/test_boundary.py tests/test_static_limits.py
 
 mutants: $(STAMP)
-	$(PY) -m autograder.mutants --jobs 2
+	$(PY) -m autograder.pipeline.mutants --jobs 2
 
 fixtures: $(STAMP)
 	"$(PY)" -m solution.fixtures --seed "$(SEED)" --out autograder/fixtures
@@ -61,13 +61,13 @@ docs-images: $(STAMP)
 		&& rm -rf $$tmp && echo "docs/images/summary-scores.png, docs/images/summary-items.png"
 
 autograder: $(STAMP)
-	$(PY) -m autograder.package autograder --out dist/autograder.zip
+	$(PY) -m autograder.deliver.package autograder --out dist/autograder.zip
 
 handout: $(STAMP)
-	$(PY) -m autograder.package handout --out dist/student.zip
+	$(PY) -m autograder.deliver.package handout --out dist/student.zip
 
 otter: $(STAMP)
-	$(PY) -m autograder.package otter --out dist/otter-autograder.zip
+	$(PY) -m autograder.deliver.package otter --out dist/otter-autograder.zip
 
 # PyTorch (the reference's yardstick, a CPU build: see the `bench` extra) goes into a venv of
 # its own, never the grading venv, where student code could import it. It is installed only on

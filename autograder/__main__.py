@@ -12,12 +12,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from autograder.batch import grade_folder
 from autograder.config import default_limits
-from autograder.discover import IntakeError
-from autograder.gradebook import GradebookError
-from autograder.preflight import EnvironmentFault
-from autograder.sandbox import SandboxUnavailable
+from autograder.confine.probe import SandboxUnavailable
+from autograder.intake.submission import IntakeError
+from autograder.pipeline.batch import grade_folder
+from autograder.pipeline.preflight import EnvironmentFault
+from autograder.report.gradebook import GradebookError
 
 BAD_INPUT, BROKEN_ENVIRONMENT = 2, 3
 

@@ -10,34 +10,10 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 KIT_ROOT = PACKAGE_DIR.parent
 FIXTURES_DIR = PACKAGE_DIR / "fixtures"
 CASES_DIR = PACKAGE_DIR / "cases"
-RUBRIC_FILE = PACKAGE_DIR / "rubric.json"
-MYPY_CONFIG = PACKAGE_DIR / "student_mypy.ini"
-CHILD_SOURCE = PACKAGE_DIR / "child.py"
+RUBRIC_FILE = PACKAGE_DIR / "score" / "rubric.json"
+MYPY_CONFIG = PACKAGE_DIR / "static" / "student_mypy.ini"
+CHILD_SOURCE = PACKAGE_DIR / "confine" / "child.py"
 SOLUTION_DIR = KIT_ROOT / "solution"
-
-# The three functions students write; the third has two accepted names (SPEC).
-FUNCTIONS: tuple[str, ...] = (
-    "create_qkv",
-    "scaled_dot_product_attention",
-    "multi_head_attention",
-)
-FUNCTION_ALIASES: dict[str, tuple[str, ...]] = {
-    "create_qkv": ("create_qkv",),
-    "scaled_dot_product_attention": ("scaled_dot_product_attention",),
-    "multi_head_attention": ("multi_head_attention", "multi_head_self_attention"),
-}
-# How many arrays each function returns: the only count the grader accepts from the child.
-RETURN_COUNTS: dict[str, int] = {
-    "create_qkv": 3,
-    "scaled_dot_product_attention": 1,
-    "multi_head_attention": 1,
-}
-
-# Tolerances of SPEC: float64 results, and float32 results within float32 tolerance.
-TOLERANCES: dict[str, tuple[float, float]] = {
-    "float64": (1e-5, 1e-8),
-    "float32": (1e-4, 1e-6),
-}
 
 
 @dataclass(frozen=True)

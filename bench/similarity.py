@@ -17,7 +17,7 @@ import re
 import time
 
 from autograder.config import KIT_ROOT
-from autograder.similarity import compare, read_skeleton
+from autograder.report.similarity import compare, read_skeleton
 
 POOL = [
     *sorted((KIT_ROOT / "examples" / "submissions").glob("*.py")),

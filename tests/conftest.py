@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from autograder.batch import grade_folder
 from autograder.config import KIT_ROOT, Limits
-from autograder.grading import GradeResult
-from autograder.reachability import uid_mode_obstacle
+from autograder.confine.reachability import uid_mode_obstacle
+from autograder.pipeline.batch import grade_folder
+from autograder.score.result import GradeResult
 
 EXAMPLES = KIT_ROOT / "examples" / "submissions"
 CRAFTED = KIT_ROOT / "tests" / "submissions"

@@ -28,16 +28,13 @@ from typing import Any
 
 import pytest
 
-from autograder.batch import grade_folder
 from autograder.config import FIXTURES_DIR, KIT_ROOT, SOLUTION_DIR, Limits
-from autograder.grading import GradeResult
-from autograder.sandbox import (
-    children_of,
-    detect_confinement,
-    processes_of,
-    uids_of,
-)
-from autograder.untrusted import is_safe
+from autograder.confine.linux import children_of, processes_of
+from autograder.confine.probe import detect_confinement
+from autograder.confine.uid import uids_of
+from autograder.confine.untrusted import is_safe
+from autograder.pipeline.batch import grade_folder
+from autograder.score.result import GradeResult
 from tests.conftest import needs_uid_mode
 
 ATTACKS = KIT_ROOT / "tests" / "attacks"

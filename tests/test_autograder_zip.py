@@ -20,8 +20,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from autograder.gradescope import SCHEMA_FILE
-from autograder.package import main as build
+from autograder.deliver.package import main as build
+from autograder.report.results_json import SCHEMA_FILE
 from tests.conftest import (
     EXAMPLES,
     INTAKE,
@@ -129,12 +129,14 @@ def runs(autograder_zip: Path) -> Iterator[dict[str, Run]]:
             metadata=str(roots[name] / "submission_metadata.json"),
         )
         (roots[name] / "submission" / "mhsa.py").write_text(probe)
-    (roots["broken_grader"] / "source/autograder/rubric.json").write_text("{not json")
+    (roots["broken_grader"] / "source/autograder/score/rubric.json").write_text(
+        "{not json"
+    )
     # A machine where correct code loses points (here: the known-good file itself is
     # wrong, standing in for any fault of the environment): no score may be recorded.
-    (roots["broken_environment"] / "source/autograder/known_good.py").write_text(
-        (EXAMPLES / "no_scale.py").read_text()
-    )
+    (
+        roots["broken_environment"] / "source/autograder/pipeline/known_good.py"
+    ).write_text((EXAMPLES / "no_scale.py").read_text())
     shutil.copy(
         INTAKE / "notebooks" / "jupyter_saved.ipynb",
         roots["notebook"] / "submission" / "Homework 3.ipynb",
@@ -179,7 +181,9 @@ def test_setup_and_run_autograder_sit_at_the_zip_root_and_are_executable(
         assert modes[script] & stat.S_IXUSR, script
     assert "pyproject.toml" in modes
     assert "autograder/fixtures/hidden.json" in modes
-    assert "autograder/known_good.py" in modes  # the preflight's submission ships too
+    assert (
+        "autograder/pipeline/known_good.py" in modes
+    )  # the preflight's submission ships too
 
 
 def test_zip_holds_no_solution_no_venv_and_no_bulk(autograder_zip: Path) -> None:

@@ -22,30 +22,29 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import autograder.batch as batch
-from autograder.batch import grade_folder
-from autograder.casebook import Case, load_cases
-from autograder.channel import FloatArray, ProtocolViolation, read_header
+import autograder.pipeline.batch as batch
+from autograder.cases.casebook import load_cases
 from autograder.config import KIT_ROOT, Limits
-from autograder.discover import Submission
-from autograder.gradebook import merge, new_rows, write_gradebook
-from autograder.grading import GradeResult, grade
-from autograder.judge import OWN_CLASS
-from autograder.remote import (
+from autograder.confine.channel import ProtocolViolation, read_header
+from autograder.confine.remote import (
     OWN_EXCEPTION,
-    Argument,
-    Failed,
-    Raised,
-    Returned,
     StudentModule,
     _raised,
     describe_exit,
-    describe_raised,
 )
-from autograder.report import write_submission
-from autograder.rubric import load_rubric
-from autograder.static import read_submission
-from autograder.untrusted import is_safe, safe_text
+from autograder.confine.untrusted import is_safe, safe_text
+from autograder.contract.functions import Argument, FloatArray
+from autograder.contract.outcomes import Failed, Raised, Returned
+from autograder.contract.words import OWN_CLASS, describe_raised
+from autograder.intake.submission import Submission
+from autograder.judge.case import Case
+from autograder.pipeline.batch import grade_folder
+from autograder.pipeline.grading import grade
+from autograder.report.gradebook import merge, new_rows, write_gradebook
+from autograder.report.out_folder import write_submission
+from autograder.score.result import GradeResult
+from autograder.score.rubric import load_rubric
+from autograder.static.read import read_submission
 from solution import mhsa
 
 LIMITS = replace(Limits().scaled(2.0), memory_bytes=768 << 20)

@@ -10,39 +10,38 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from autograder import judge
-from autograder.casebook import Case, load_cases
-from autograder.catalogue import VARIANTS, Mistake, Variant, replay, split_heads
-from autograder.compare import judge as grader_judge
-from autograder.diagnose import reference
-from autograder.judge import (
+from autograder.cases.casebook import load_cases
+from autograder.cases.compare import judge as grader_judge
+from autograder.contract.functions import MHA, QKV, SDPA, Argument, FloatArray
+from autograder.contract.outcomes import Failed, Meta, Outcome, Raised, Returned
+from autograder.contract.words import describe_raised
+from autograder.diagnose.catalogue import VARIANTS, Variant
+from autograder.diagnose.references import reference
+from autograder.diagnose.replay import Mistake, replay, split_heads
+from autograder.judge.case import Case
+from autograder.judge.causes import (
     EXAMPLE_SIZES,
-    MHA,
+    FLOAT32_SIZED_32,
+    FLOAT32_SIZED_64,
     NO_OWN_DIVISIBILITY_CHECK,
     NO_OWN_POSITIVE_CHECK,
     OWN_CHECK_REFUSES,
-    QKV,
     RAISE_NOT_ASSERT,
     RANK_ONLY,
     RESHAPE_MISFIT,
     RETURNS_PAIR,
-    SDPA,
     SOFTMAX_FIXED_AXIS,
     STEP_QKV,
     STEP_SDPA,
     STEP_SPLIT_MERGE,
     WHERE_QKV,
     WHERE_SDPA,
-    Argument,
-    Failed,
-    FloatArray,
-    Meta,
-    Outcome,
-    Raised,
-    Returned,
-    Verdict,
+    read_exception,
 )
-from autograder.remote import describe_raised
+from autograder.judge.compare import allowance
+from autograder.judge.localise import localise
+from autograder.judge.review import review
+from autograder.judge.verdict import Verdict
 from solution import mhsa as reference_solution
 
 CASES = load_cases()
@@ -228,21 +227,17 @@ def test_exceptions_point_at_the_classic_mistake(
     function: str, kind: str, message: str, line: str, phrase: str
 ) -> None:
     c = next(c for c in CASES if c.function == function and not c.raises)
-    cause = judge.read_exception(c, Raised(kind, message, 1), [line])
+    cause = read_exception(c, Raised(kind, message, 1), [line])
     assert cause is not None and phrase in cause
 
 
 def test_an_unknown_error_gets_no_diagnosis() -> None:
     c = case("sdpa-values-1")
-    assert judge.read_exception(c, Raised("ValueError", "my own message", 3)) is None
-    assert (
-        judge.read_exception(c, Raised("KeyError", "axes don't match array", 3)) is None
-    )
+    assert read_exception(c, Raised("ValueError", "my own message", 3)) is None
+    assert read_exception(c, Raised("KeyError", "axes don't match array", 3)) is None
     # a two-argument transpose is PyTorch's only when the student's line says so
     line = ["    scores = Q @ K.transpose(0, 2, 1)"]
-    found = judge.read_exception(
-        c, Raised("ValueError", "axes don't match array", 1), line
-    )
+    found = read_exception(c, Raised("ValueError", "axes don't match array", 1), line)
     assert found is not None and "PyTorch" not in found
 
 
@@ -265,13 +260,13 @@ def test_a_reshape_names_the_examples_sizes_only_when_its_message_shows_them() -
     example = Raised(
         "ValueError", "cannot reshape array of size 80 into shape (1,5,4,8)", 9
     )
-    assert judge.read_exception(c, example) == EXAMPLE_SIZES
+    assert read_exception(c, example) == EXAMPLE_SIZES
     other = Raised(
         "ValueError", "cannot reshape array of size 80 into shape (2,5,3,2)", 9
     )
-    assert judge.read_exception(c, other) == RESHAPE_MISFIT
+    assert read_exception(c, other) == RESHAPE_MISFIT
     own = Raised("ValueError", "num_heads must divide D", 9, raised_here=True)
-    assert judge.read_exception(c, own) == OWN_CHECK_REFUSES
+    assert read_exception(c, own) == OWN_CHECK_REFUSES
 
 
 # --- localisation by experiment -----------------------------------------------------
@@ -299,7 +294,7 @@ def right_helpers(c: Case) -> Helpers:
 
 def localised(c: Case, outcome: Outcome, helpers: Helpers) -> Verdict:
     """The grader's verdict on ``outcome``, localised with ``helpers``."""
-    return judge.localise(c, grader_judge(c, outcome), reference(c), helpers)
+    return localise(c, grader_judge(c, outcome), reference(c), helpers)
 
 
 def test_heads_stacked_on_the_batch_axis_are_named_not_hard_coded_sizes() -> None:
@@ -394,7 +389,7 @@ def test_no_evidence_no_claim() -> None:
     """A helper that could not be called (time budget, a hang) supports no cause."""
     c = case("mha-values-2")
     wrong = grader_judge(c, returned([c.expected[0] + 0.25]))
-    assert judge.localise(c, wrong, reference(c), Helpers(None, None)) == wrong
+    assert localise(c, wrong, reference(c), Helpers(None, None)) == wrong
 
 
 def test_evidence_never_sends_expected_outputs_into_the_child() -> None:
@@ -439,7 +434,7 @@ def test_right_in_three_dimensions_only_says_so() -> None:
         Verdict(True) if rank[c.id] == 3 else Verdict(False, "wrong", returned=True)
         for c in sdpa
     ]
-    reviewed = judge.review(list(zip(sdpa, verdicts)))
+    reviewed = review(list(zip(sdpa, verdicts)))
     assert {v.diagnosis for v in reviewed if not v.passed} == {RANK_ONLY}
 
 
@@ -454,7 +449,7 @@ def test_a_softmax_over_a_fixed_axis_is_named_when_3d_passes_and_4d_fails() -> N
             columns = replay(SDPA, c.args, Mistake(softmax="columns"))
             assert columns is not None
             verdicts.append(grader_judge(c, returned(columns)))
-    reviewed = judge.review(list(zip(sdpa, verdicts)))
+    reviewed = review(list(zip(sdpa, verdicts)))
     assert {v.diagnosis for v in reviewed if not v.passed} == {SOFTMAX_FIXED_AXIS}
 
 
@@ -469,7 +464,7 @@ def test_an_output_two_mistakes_share_is_named_as_the_other_cases_show() -> None
     )
     others = [Verdict(False, "wrong", diagnosis="B", key="b", returned=True)] * 2
     sdpa = [c for c in CASES if c.function == SDPA][:3]
-    reviewed = judge.review(list(zip(sdpa, [shared, *others])))
+    reviewed = review(list(zip(sdpa, [shared, *others])))
     assert reviewed[0].diagnosis == "B"
 
 
@@ -685,13 +680,13 @@ def test_a_float32_sized_error_mentions_float32() -> None:
     c = case("sdpa-values-1")
     want = c.expected[0]
     magnitude = reference(c).magnitude
-    allowed = judge.allowance("float32", want, magnitude)
+    allowed = allowance("float32", want, magnitude)
     near = (want + 3 * allowed).astype(np.float32)
     verdict = grader_judge(c, returned([near]))
-    assert not verdict.passed and verdict.diagnosis == judge.FLOAT32_SIZED_32
+    assert not verdict.passed and verdict.diagnosis == FLOAT32_SIZED_32
     assert "float32" in verdict.diagnosis and "float32" in verdict.detail
     as64 = grader_judge(c, returned([near.astype(np.float64)]))
-    assert as64.diagnosis == judge.FLOAT32_SIZED_64
+    assert as64.diagnosis == FLOAT32_SIZED_64
     far = (want + 0.5).astype(np.float32)
     assert grader_judge(c, returned([far])).diagnosis is None
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from autograder.batch import grade_folder
-from autograder.grading import GradeResult
+from autograder.pipeline.batch import grade_folder
+from autograder.score.result import GradeResult
 from tests.conftest import EXAMPLES, TEST_LIMITS
 
 CORRECT = (EXAMPLES / "correct.py").read_text()

@@ -11,16 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from autograder.batch import failed_row, grade_folder
-from autograder.discover import Submission
-from autograder.gradebook import (
+from autograder.intake.roster import Person
+from autograder.intake.submission import Submission
+from autograder.pipeline.batch import grade_folder
+from autograder.pipeline.grading import failed_row
+from autograder.report.gradebook import (
     CANVAS_COLUMNS,
     FIXED_COLUMNS,
     GRADESCOPE_COLUMNS,
     new_rows,
 )
-from autograder.roster import Person
-from autograder.rubric import load_rubric
+from autograder.score.rubric import load_rubric
 from tests.conftest import INTAKE, TEST_LIMITS
 
 RUBRIC = load_rubric()

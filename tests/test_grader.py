@@ -8,9 +8,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from autograder.gradebook import FIXED_COLUMNS
-from autograder.gradescope import SCHEMA_FILE
-from autograder.rubric import load_rubric
+from autograder.report.gradebook import FIXED_COLUMNS
+from autograder.report.results_json import SCHEMA_FILE
+from autograder.score.rubric import load_rubric
 from tests.conftest import EXAMPLES, TEST_LIMITS, GradedBatch
 
 EXPECTED = json.loads((EXAMPLES / "EXPECTED.json").read_text())
@@ -152,7 +152,7 @@ def test_gradebook_has_a_row_per_submission_and_a_column_per_item(
 
 
 def test_hidden_case_data_never_reaches_feedback(graded: GradedBatch) -> None:
-    from autograder.casebook import load_cases
+    from autograder.cases.casebook import load_cases
 
     hidden = [c for c in load_cases() if c.visibility == "hidden"]
     for submission in graded.results:

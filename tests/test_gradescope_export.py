@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from autograder.config import KIT_ROOT
-from autograder.discover import discover
-from autograder.roster import Person, Submitters, export_metadata
+from autograder.intake.discover import discover
+from autograder.intake.roster import Person, Submitters, export_metadata
 from tests.conftest import EXAMPLES, REFERENCE, TEST_LIMITS
 
 # The shape of Gradescope's metadata: Ruby symbols as keys, one record per folder.

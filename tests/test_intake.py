@@ -15,11 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from autograder.archives import ArchiveError, Bounds, unpack
-from autograder.batch import grade_folder
 from autograder.config import KIT_ROOT
-from autograder.discover import Intake, assign_ids, discover
-from autograder.grading import GradeResult
+from autograder.intake.archives import ArchiveError, Bounds, unpack
+from autograder.intake.discover import discover
+from autograder.intake.ids import assign_ids
+from autograder.intake.submission import Intake
+from autograder.pipeline.batch import grade_folder
+from autograder.score.result import GradeResult
 from tests.conftest import EXAMPLES, INTAKE, KIT_ENV, TEST_LIMITS, run_kit
 
 CORRECT = (EXAMPLES / "correct.py").read_bytes()

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from autograder.batch import grade_folder
 from autograder.config import KIT_ROOT, Limits
-from autograder.grading import GradeResult
-from autograder.sandbox import detect_confinement
+from autograder.confine.probe import detect_confinement
+from autograder.pipeline.batch import grade_folder
+from autograder.score.result import GradeResult
 from tests.conftest import needs_uid_mode
 
 LIMITS = replace(Limits().scaled(2.0), memory_bytes=768 << 20)

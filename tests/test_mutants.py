@@ -18,11 +18,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from autograder import judge
-from autograder.casebook import Case, load_cases
-from autograder.catalogue import VARIANTS
-from autograder.judge import RAISED_PATTERNS
-from autograder.mutants import (
+from autograder.cases.casebook import load_cases
+from autograder.deliver.package import otter_sources
+from autograder.diagnose.catalogue import VARIANTS
+from autograder.judge import causes
+from autograder.judge.case import Case
+from autograder.judge.causes import RAISED_PATTERNS
+from autograder.pipeline.mutants import (
     CATALOGUE_DIR,
     Entry,
     Row,
@@ -30,7 +32,6 @@ from autograder.mutants import (
     load_catalogue,
     matrix,
 )
-from autograder.package import otter_sources
 from tests.conftest import TEST_LIMITS
 from tests.test_handout import handout, handout_folder, numpy_home, self_check
 
@@ -155,7 +156,7 @@ def fixed_explanations() -> list[str]:
     texts = [v.explanation for v in VARIANTS] + [p[4] for p in RAISED_PATTERNS]
     texts += [
         value
-        for name, value in vars(judge).items()
+        for name, value in vars(causes).items()
         if name.isupper() and isinstance(value, str) and len(value) > 40
     ]
     return sorted(texts, key=len, reverse=True)

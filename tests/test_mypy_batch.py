@@ -9,13 +9,9 @@ from pathlib import Path
 import pytest
 
 from autograder.config import Limits
-from autograder.static import (
-    MYPY_LOCK_NAME,
-    BlackRun,
-    MypyRun,
-    read_submission,
-    run_mypy,
-)
+from autograder.static.black_run import BlackRun
+from autograder.static.mypy_run import MYPY_LOCK_NAME, MypyRun, run_mypy
+from autograder.static.read import read_submission
 
 TYPED = "def double(x: int) -> int:\n    return 2 * x\n"
 WRONG = "def name(x: int) -> str:\n    return x  # type: ignore\n"

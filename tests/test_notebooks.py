@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from autograder.batch import grade_folder
 from autograder.config import KIT_ROOT
-from autograder.grading import GradeResult
-from autograder.notebook import NotebookError, notebook_to_script
+from autograder.intake.notebook import NotebookError, notebook_to_script
+from autograder.pipeline.batch import grade_folder
+from autograder.score.result import GradeResult
 from tests.conftest import INTAKE, TEST_LIMITS
 
 SAVED = INTAKE / "notebooks" / "jupyter_saved.ipynb"

@@ -15,11 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from autograder import judge
 from autograder.config import FIXTURES_DIR, PACKAGE_DIR
-from autograder.package import JUDGE_MODULES, OTTER_PACKAGE
-from autograder.package import main as build
-from autograder.rubric import load_rubric
+from autograder.deliver.package import OTTER_PACKAGE, shipped_judge
+from autograder.deliver.package import main as build
+from autograder.judge.compare import TOLERANCES
+from autograder.judge.digests import cell_digest, centring_offsets
+from autograder.score.rubric import load_rubric
 from tests.conftest import CRAFTED, EXAMPLES, GradedBatch
 
 # Every bundled example, and the crafted file that replaces numpy's comparisons.
@@ -109,23 +110,23 @@ def test_export_ships_hidden_inputs_but_no_hidden_expected_values(
 def test_hidden_cells_accept_values_within_half_width_and_reject_beyond() -> None:
     expected = [0.123456789, -3.5, 1234.5678, 0.0, 7e-9]
     width = 2 * (1e-8 + 1e-5 * max(abs(v) for v in expected))
-    offsets = judge.centring_offsets(expected, width)
-    digest = judge.cell_digest(expected, offsets, width, "salt")
+    offsets = centring_offsets(expected, width)
+    digest = cell_digest(expected, offsets, width, "salt")
     for shift in (0.49, -0.49, 0.1):
         near = [v + shift * width for v in expected]
-        assert judge.cell_digest(near, offsets, width, "salt") == digest
+        assert cell_digest(near, offsets, width, "salt") == digest
     for index in range(len(expected)):
         far = list(expected)
         far[index] += 0.51 * width
-        assert judge.cell_digest(far, offsets, width, "salt") != digest
-    assert judge.cell_digest(expected, offsets, width, "other") != digest
+        assert cell_digest(far, offsets, width, "salt") != digest
+    assert cell_digest(expected, offsets, width, "other") != digest
     assert all(abs(o) <= width / 2 for o in offsets)
 
 
 def test_export_ships_the_graders_very_judge(otter_zip: Path) -> None:
     with zipfile.ZipFile(otter_zip) as archive:
         names = archive.namelist()
-        for name in JUDGE_MODULES:
+        for name in shipped_judge():
             shipped = next(n for n in names if n.endswith(f"{OTTER_PACKAGE}/{name}"))
             assert archive.read(shipped) == (PACKAGE_DIR / name).read_bytes(), name
 
@@ -136,7 +137,7 @@ def test_hidden_cells_exist_for_float64_and_float32(members: dict[str, str]) -> 
     assert hidden
     for case in hidden:
         for cells in case["expected"]["cells"]:
-            assert set(cells["by_dtype"]) == set(judge.TOLERANCES)
+            assert set(cells["by_dtype"]) == set(TOLERANCES)
             widths = cells["by_dtype"]
             assert widths["float32"]["width"] > widths["float64"]["width"]
 

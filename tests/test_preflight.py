@@ -14,13 +14,16 @@ from pathlib import Path
 
 import pytest
 
-from autograder import preflight, sandbox
-from autograder.batch import grade_folder
 from autograder.config import KIT_ROOT
-from autograder.preflight import EnvironmentFault
-from autograder.reachability import closed_folder, uid_mode_obstacle
-from autograder.remote import Failed, StudentModule
-from autograder.sandbox import Confinement, SandboxUnavailable, detect_confinement
+from autograder.confine import process, remote
+from autograder.confine.mode import Confinement
+from autograder.confine.probe import SandboxUnavailable, detect_confinement
+from autograder.confine.reachability import closed_folder, uid_mode_obstacle
+from autograder.confine.remote import StudentModule
+from autograder.contract.outcomes import Failed
+from autograder.pipeline import preflight
+from autograder.pipeline.batch import grade_folder
+from autograder.pipeline.preflight import EnvironmentFault
 from tests.conftest import EXAMPLES, TEST_LIMITS, UID_MODE_OBSTACLE, needs_uid_mode
 
 IS_ROOT = os.geteuid() == 0
@@ -50,7 +53,7 @@ def test_a_child_that_dies_before_reading_the_file_is_the_graders_fault(
     dying.write_text(
         "import sys\nsys.exit(1)  # as when its folder cannot be entered\n"
     )
-    monkeypatch.setattr(sandbox, "CHILD_SOURCE", dying)
+    monkeypatch.setattr(process, "CHILD_SOURCE", dying)
     module = StudentModule((EXAMPLES / "correct.py").read_bytes(), TEST_LIMITS)
     outcome = module.call("create_qkv", [], X_ARGS_BYTES)
     module.close()
@@ -94,7 +97,7 @@ def test_a_closed_temp_folder_in_uid_mode_is_caught_by_the_preflight(
 ) -> None:
     # Detection bypassed: the preflight alone must see that children cannot start.
     forced = Confinement(True, (), "uid")
-    monkeypatch.setattr(sandbox, "detect_confinement", lambda: forced)
+    monkeypatch.setattr(remote, "detect_confinement", lambda: forced)
     monkeypatch.setattr(tempfile, "tempdir", str(closed_tmp))
     with pytest.raises(EnvironmentFault) as caught:
         grade_folder(EXAMPLES, tmp_path / "out", jobs=1, limits=TEST_LIMITS, quiet=True)
@@ -119,9 +122,8 @@ def test_make_grade_with_a_closed_tmpdir_stops_with_a_staff_message(
         timeout=600,
         check=False,
     )
-    assert (
-        done.returncode != 0 and "Error 3" in done.stderr
-    )  # exit 3: environment fault
+    # make's "Error 3": the grader's exit status for an environment fault
+    assert done.returncode != 0 and "Error 3" in done.stderr
     assert done.stderr.startswith("error (for staff): ")
     # Refused by the sandbox's probe or by the preflight that meets it first: either way
     # the staff read why no confinement is left, before any student code ran.

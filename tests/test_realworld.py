@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from autograder.batch import grade_folder
 from autograder.config import KIT_ROOT
-from autograder.grading import GradeResult
+from autograder.pipeline.batch import grade_folder
+from autograder.score.result import GradeResult
 from tests.conftest import TEST_LIMITS
 
 REALWORLD = KIT_ROOT / "tests" / "realworld"

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from autograder.config import KIT_ROOT
-from autograder.discover import Submission
-from autograder.grade_record import read_record, write_record
-from autograder.gradebook import Gradebook, merge, read_gradebook
-from autograder.rubric import load_rubric
+from autograder.intake.submission import Submission
+from autograder.report.grade_record import read_record, write_record
+from autograder.report.gradebook import Gradebook, merge, read_gradebook
+from autograder.score.rubric import load_rubric
 from tests.conftest import EXAMPLES, GradedBatch, run_kit
 
 RUBRIC = load_rubric()

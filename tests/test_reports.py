@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from autograder.batch import failed_row
-from autograder.discover import Submission, safe_id
-from autograder.gradebook import merge, new_rows, write_gradebook
-from autograder.roster import Person
-from autograder.rubric import load_rubric
+from autograder.intake.ids import safe_id
+from autograder.intake.roster import Person
+from autograder.intake.submission import Submission
+from autograder.pipeline.grading import failed_row
+from autograder.report.gradebook import merge, new_rows, write_gradebook
+from autograder.score.rubric import load_rubric
 
 
 @pytest.mark.parametrize(

@@ -20,28 +20,26 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
 
-from autograder.channel import (
+from autograder.config import KIT_ROOT, SOLUTION_DIR, Limits
+from autograder.confine.channel import (
     ArrayMeta,
     ProtocolViolation,
     parse_meta,
     read_arrays,
     read_header,
 )
-from autograder.config import KIT_ROOT, SOLUTION_DIR, Limits
-from autograder.remote import Failed, Returned, StudentModule
-from autograder.sandbox import (
-    JAIL_WORKDIR,
-    SCRUBBED_ENV,
-    ConfinedProcess,
-    Confinement,
-    detect_confinement,
-    processes_of,
-    python_binds,
-)
+from autograder.confine.jail import JAIL_WORKDIR, python_binds
+from autograder.confine.linux import processes_of
+from autograder.confine.mode import SCRUBBED_ENV, Confinement
+from autograder.confine.probe import detect_confinement
+from autograder.confine.process import ConfinedProcess
+from autograder.confine.remote import StudentModule
+from autograder.contract.outcomes import Failed, Returned
 from tests.conftest import needs_uid_mode
 
 LIMITS = replace(Limits().scaled(3.0), memory_bytes=768 << 20)
@@ -57,14 +55,10 @@ def _module(source: str, confinement: Confinement | None = None) -> StudentModul
         original = module._start
 
         def start() -> None:
-            import autograder.sandbox as sandbox
+            import autograder.confine.remote as remote
 
-            saved = sandbox.detect_confinement
-            sandbox.detect_confinement = lambda: confinement  # type: ignore[assignment]
-            try:
+            with mock.patch.object(remote, "detect_confinement", lambda: confinement):
                 original()
-            finally:
-                sandbox.detect_confinement = saved
 
         module._start = start  # type: ignore[method-assign]
     return module
@@ -242,7 +236,7 @@ def test_children_die_when_the_grader_is_killed(tmp_path: Path, marker: str) -> 
             sys.executable,
             "-c",
             "import sys, time, numpy as np\n"
-            "from autograder.remote import StudentModule\n"
+            "from autograder.confine.remote import StudentModule\n"
             "from autograder.config import Limits\n"
             "m = StudentModule(open(sys.argv[1], 'rb').read(), Limits())\n"
             "x = np.ones((2, 3, 4)); w = np.eye(4)\n"
@@ -395,9 +389,9 @@ def test_an_ordinary_user_gets_the_jail_through_user_namespaces(
             import json, os, sys
             sys.path.insert(0, {str(tmp_path)!r})
             import numpy as np
-            from autograder.remote import StudentModule
+            from autograder.confine.remote import StudentModule
             from autograder.config import Limits
-            from autograder.sandbox import detect_confinement
+            from autograder.confine.probe import detect_confinement
             source = (
                 "import os\\n"
                 "print('SEES', os.path.exists({str(SOLUTION_DIR)!r}), os.getuid())\\n"
@@ -456,18 +450,16 @@ def test_confined_process_survives_a_constructor_failure_without_leaks() -> None
 def test_a_root_grader_refuses_to_run_student_code_unconfined(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import autograder.sandbox as sandbox
+    import autograder.confine.probe as probe
 
-    monkeypatch.setattr(sandbox, "_probe", lambda confinement: "refused for the test")
+    monkeypatch.setattr(probe, "_probe", lambda confinement: "refused for the test")
     monkeypatch.delenv("MHSA_ALLOW_UNCONFINED", raising=False)
-    sandbox.detect_confinement.cache_clear()
+    probe.detect_confinement.cache_clear()
     try:
         if IS_ROOT:
-            with pytest.raises(
-                sandbox.SandboxUnavailable, match="MHSA_ALLOW_UNCONFINED"
-            ):
-                sandbox.detect_confinement()
+            with pytest.raises(probe.SandboxUnavailable, match="MHSA_ALLOW_UNCONFINED"):
+                probe.detect_confinement()
         else:
-            assert sandbox.detect_confinement().mode == "plain"
+            assert probe.detect_confinement().mode == "plain"
     finally:
-        sandbox.detect_confinement.cache_clear()
+        probe.detect_confinement.cache_clear()

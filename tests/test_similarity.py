@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from autograder.similarity import (
+from autograder.report.similarity import (
     COMMON_MIN_CLASS,
     THRESHOLD,
     compare,

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from autograder.source_text import (
+from autograder.contract.source_text import (
     LineMap,
     SourceDecodeError,
     decode_source,
     line_ref,
     reading,
 )
-from autograder.static import read_submission
+from autograder.static.read import read_submission
 
 BODY = "import numpy as np\n\n\ndef f(x: int) -> int:\n    return x  # café\n"
 

@@ -15,20 +15,17 @@ from pathlib import Path
 
 import pytest
 
-from autograder.batch import static_reports
-from autograder.casebook import load_cases
+from autograder.cases.casebook import load_cases
 from autograder.config import KIT_ROOT, Limits
-from autograder.discover import Submission
-from autograder.grading import grade
-from autograder.rubric import load_rubric
-from autograder.static import (
-    BlackRun,
-    MypyRun,
-    read_submission,
-    run_mypy,
-    strip_silencers,
-    typing_problems,
-)
+from autograder.contract.silencers import strip_silencers
+from autograder.intake.submission import Submission
+from autograder.pipeline.grading import grade
+from autograder.score.rubric import load_rubric
+from autograder.static.batch import static_reports
+from autograder.static.black_run import BlackRun
+from autograder.static.mypy_run import MypyRun, run_mypy
+from autograder.static.read import read_submission
+from autograder.static.report import typing_problems
 
 CORRECT = (KIT_ROOT / "examples" / "submissions" / "correct.py").read_bytes()
 WRONG_RETURN = "Incompatible return value"
@@ -110,8 +107,8 @@ def test_black_never_runs_in_the_graders_own_process() -> None:
             sys.executable,
             "-c",
             "import sys\n"
-            "from autograder.batch import static_reports\n"
-            "from autograder.discover import Submission\n"
+            "from autograder.static.batch import static_reports\n"
+            "from autograder.intake.discover import Submission\n"
             f"r = static_reports([Submission('a', 'a.py', {CORRECT!r})])['a']\n"
             "print(r.black_clean, 'black' in sys.modules)\n",
         ],

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from autograder.config import KIT_ROOT, MYPY_CONFIG
-from autograder.static import run_mypy
+from autograder.static.mypy_run import run_mypy
 
 SOURCE = """
 import numpy as np

@@ -28,8 +28,11 @@ import numpy as np
 import pytest
 
 from autograder.config import KIT_ROOT, Limits
-from autograder.remote import Failed, Raised, StudentModule
-from autograder.sandbox import Confinement, exposed_assignments, protect, uids_of
+from autograder.confine.mode import Confinement
+from autograder.confine.protect import exposed_assignments, protect
+from autograder.confine.remote import StudentModule
+from autograder.confine.uid import uids_of
+from autograder.contract.outcomes import Failed, Raised
 from tests.conftest import needs_uid_mode
 
 LIMITS = replace(Limits().scaled(3.0), memory_bytes=768 << 20)
@@ -50,9 +53,9 @@ pytestmark = [
 @pytest.fixture
 def uid_mode(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Children of this test run in uid mode, whatever the machine grants."""
-    import autograder.sandbox as sandbox
+    import autograder.confine.remote as remote
 
-    monkeypatch.setattr(sandbox, "detect_confinement", lambda: UID_MODE)
+    monkeypatch.setattr(remote, "detect_confinement", lambda: UID_MODE)
     yield
 
 
@@ -83,7 +86,7 @@ def _ipc_of(uid: int) -> list[str]:
 WATCH_SETUP = """
 import os, stat, sys, tempfile
 from pathlib import Path
-from autograder import sandbox
+from autograder.confine import mode, process
 from autograder.config import Limits
 
 def open_to_others():
@@ -110,9 +113,9 @@ def hook(event, args):  # before every file operation: is a student file open to
     finally:
         busy.clear()
 sys.addaudithook(hook)
-child = sandbox.ConfinedProcess(
+child = process.ConfinedProcess(
     b"x = 1\\n", [], Limits(),
-    confinement=sandbox.Confinement(True, (), "uid"),
+    confinement=mode.Confinement(True, (), "uid"),
     python_code="pass",
 )
 found = open_to_others()
@@ -294,7 +297,7 @@ import os, sys
 from pathlib import Path
 kit = Path(sys.executable).parents[2]  # <kit>/.venv/bin/python
 read = {}
-for name in ("autograder/diagnose.py", "tests/mutants/correct/einsum.py",
+for name in ("autograder/diagnose/replay.py", "tests/mutants/correct/einsum.py",
              "solution/mhsa.py", "examples/submissions/correct.py", "README.md", "."):
     try:
         path = kit / name
@@ -331,7 +334,7 @@ def test_values_set_on_a_command_line_are_named_for_staff() -> None:
             "sh",
             "-c",
             f'{sys.executable} -c "$0"; :',
-            "from autograder.sandbox import exposed_assignments as e; print(e())",
+            "from autograder.confine.protect import exposed_assignments as e; print(e())",
             f"TOKEN={secret}",
         ],
         cwd=KIT_ROOT,

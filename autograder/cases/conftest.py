@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from autograder.plugin import GRADING
-from autograder.remote import StudentModule
-from autograder.static import StaticReport
+from autograder.cases.plugin import GRADING
+from autograder.confine.remote import StudentModule
+from autograder.static.report import StaticReport
 
 
 @pytest.fixture(scope="session")

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import pytest
 
-from autograder.casebook import Case
-from autograder.compare import judge
-from autograder.plugin import require
-from autograder.remote import StudentModule
-from autograder.static import StaticReport
+from autograder.cases.compare import judge
+from autograder.cases.plugin import require
+from autograder.confine.remote import StudentModule
+from autograder.judge.case import Case
+from autograder.static.report import StaticReport
 
 
 def check(case: Case, student: StudentModule, static: StaticReport) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from autograder.judge import Verdict
-from autograder.plugin import require
-from autograder.static import StaticReport, typing_problems
+from autograder.cases.plugin import require
+from autograder.judge.verdict import Verdict
+from autograder.static.report import StaticReport, typing_problems
 
 
 @pytest.mark.item("typing")

@@ -1,0 +1,139 @@
+"""The pytest plugin that turns graded cases into per-case results for one submission.
+
+Graded cases are plain pytest tests in ``autograder/cases``. A ``@pytest.mark.item(...)``
+marker names the rubric item; this plugin parametrizes each such test with that item's
+fixture cases, lends it (through ``cases/conftest.py``) the submission and its static report,
+and records every outcome with a message that is safe to show the student.
+"""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from autograder.confine.remote import StudentModule
+from autograder.judge.case import Case
+from autograder.judge.verdict import Verdict
+from autograder.static.report import StaticReport
+
+
+class CaseFailed(Exception):
+    """Raised by a graded test; its message is shown to the student as is."""
+
+    def __init__(self, verdict: Verdict) -> None:
+        super().__init__(verdict.message)
+        self.verdict = verdict
+
+
+def require(verdict: Verdict) -> None:
+    """Fail the running graded test unless ``verdict`` passed."""
+    if not verdict.passed:
+        raise CaseFailed(verdict)
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    """The outcome of one graded test for one submission."""
+
+    case_id: str
+    item: str
+    visibility: str
+    verdict: Verdict
+    description: str = ""  # a public case's shapes (hidden cases: empty)
+
+    @property
+    def passed(self) -> bool:
+        """The case passed."""
+        return self.verdict.passed
+
+    @property
+    def message(self) -> str:
+        """Everything said about it, in one line."""
+        return self.verdict.message
+
+    @property
+    def diagnosis(self) -> str | None:
+        """The likely cause (a fixed sentence), if one was found."""
+        return self.verdict.diagnosis
+
+    @property
+    def returned(self) -> bool:
+        """The function gave back arrays (gates mha.bad_heads)."""
+        return self.verdict.returned
+
+
+GRADING = pytest.StashKey["GradingPlugin"]()
+"""Where the running session finds its plugin (``autograder/cases/conftest.py`` reads it)."""
+
+
+class GradingPlugin:
+    """Registered per submission with ``pytest.main(..., plugins=[GradingPlugin(...)])``."""
+
+    def __init__(
+        self, cases: list[Case], module: StudentModule, static: StaticReport
+    ) -> None:
+        self._cases, self._module, self._static = cases, module, static
+        self.results: list[CaseResult] = []
+        self.internal_errors: list[str] = []
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.addinivalue_line(
+            "markers", "item(id): the rubric item a graded test scores"
+        )
+        config.stash[GRADING] = self
+
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        marker = metafunc.definition.get_closest_marker("item")
+        if marker is not None and "case" in metafunc.fixturenames:
+            chosen = [case for case in self._cases if case.item == marker.args[0]]
+            metafunc.parametrize("case", chosen, ids=[case.id for case in chosen])
+
+    @property
+    def module(self) -> StudentModule:
+        """The submission, running in its confined child."""
+        return self._module
+
+    @property
+    def static(self) -> StaticReport:
+        """What the static checks found."""
+        return self._static
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Any:
+        yield
+        if call.when != "call" and call.excinfo is None:
+            return
+        marker = item.get_closest_marker("item")
+        if marker is None:
+            return
+        params = getattr(item, "callspec", None)
+        case: Case | None = params.params.get("case") if params else None
+        error = call.excinfo.value if call.excinfo else None
+        if error is None:
+            verdict = Verdict(True, returned=True)
+        elif isinstance(error, CaseFailed):
+            verdict = error.verdict
+        else:
+            verdict = Verdict(
+                False,
+                "the grader hit an internal error on this case (reported to staff)",
+            )
+            self.internal_errors.append(
+                "".join(
+                    traceback.format_exception(type(error), error, error.__traceback__)
+                )
+            )
+        self.results.append(
+            CaseResult(
+                case_id=case.id if case else item.name,
+                item=str(marker.args[0]),
+                visibility=case.visibility if case else "public",
+                verdict=verdict,
+                description=case.description if case and case.public else "",
+            )
+        )

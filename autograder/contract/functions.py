@@ -1,0 +1,32 @@
+"""The three functions students write: their names, parameters and argument types, how many
+arrays each returns, and the assignment's own example. The grader, its child's boundary
+and the deliveries all read them here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.floating[Any]]
+Argument = FloatArray | int | float
+
+QKV, SDPA, MHA = "create_qkv", "scaled_dot_product_attention", "multi_head_attention"
+FUNCTIONS: tuple[str, ...] = (QKV, SDPA, MHA)
+# The third function has two accepted names (the skeleton's first).
+FUNCTION_ALIASES: dict[str, tuple[str, ...]] = {
+    QKV: (QKV,),
+    SDPA: (SDPA,),
+    MHA: (MHA, "multi_head_self_attention"),
+}
+PARAMETERS: dict[str, tuple[str, ...]] = {
+    QKV: ("inputs", "weights_q", "weights_k", "weights_v"),
+    SDPA: ("Q", "K", "V", "scale"),
+    MHA: ("inputs", "weights_q", "weights_k", "weights_v", "num_heads"),
+}
+# How many arrays each function returns: the only count the grader accepts from the child.
+RETURN_COUNTS: dict[str, int] = {QKV: 3, SDPA: 1, MHA: 1}
+# The assignment's own main(): inputs (1, 5, 32), 4 heads (public; the handout shows it).
+EXAMPLE_SHAPE, EXAMPLE_HEADS = (1, 5, 32), 4

@@ -1,0 +1,1 @@
+"""The kit's deliveries: the Gradescope autograder, the student handout, the Otter export."""

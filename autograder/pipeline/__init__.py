@@ -1,0 +1,1 @@
+"""The path a submission takes: one submission, a batch, the preflight."""

@@ -1,0 +1,1 @@
+"""What the grader writes: feedback, results.json, the gradebook, the class summary."""

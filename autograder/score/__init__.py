@@ -1,0 +1,1 @@
+"""The rubric (``rubric.json``) and the points a submission's results earn."""
