@@ -32,10 +32,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from autograder.deliver.package import GRADESCOPE_DIR
 from bench.population import VARIANTS, write_population
 
 KIT_ROOT = Path(__file__).resolve().parent.parent
-RUN_AUTOGRADER = KIT_ROOT / "autograder" / "deliver" / "gradescope" / "run_autograder"
+RUN_AUTOGRADER = GRADESCOPE_DIR / "run_autograder"
 GRADING_PYTHON = KIT_ROOT / ".venv" / "bin" / "python"  # `make grade`'s own interpreter
 PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
 SAMPLE_SECONDS = 0.05
