@@ -23,7 +23,7 @@ from autograder.pipeline.grading import grade
 from autograder.score.rubric import load_rubric
 from autograder.static.batch import static_reports
 from autograder.static.black_run import BlackRun
-from autograder.static.mypy_run import MypyRun, run_mypy
+from autograder.static.mypy_run import MypyRun, cpu_clock, run_mypy
 from autograder.static.read import read_submission
 from autograder.static.report import typing_problems
 
@@ -166,7 +166,10 @@ def test_a_file_mypy_takes_too_long_on_gets_no_verdict_and_the_others_are_checke
     assert checked["typed"] == [] and WRONG_RETURN in checked["wrong"][0]
     assert "slow" not in checked
     why, grader_fault = checking.failures["slow"]
-    assert "did not finish checking this file within 1 s" in why and not grader_fault
+    assert (
+        "did not finish checking this file within 1 s of CPU time" in why
+        and not grader_fault
+    )
     assert elapsed < 1.0 + 15, elapsed
 
 
@@ -191,3 +194,22 @@ def test_mypy_that_cannot_run_is_the_graders_fault_never_a_students_zero(
     assert result.status == "internal_error"
     typing = next(item for item in result.items if item.id == "typing")
     assert typing.score == 0 and "internal error" in typing.results[0].message
+
+
+def test_mypys_watch_counts_its_cpu_time_not_the_machines_load() -> None:
+    # A process that waits (as mypy does when the machine is busy) does not age on the
+    # watch's clock; one that works does.
+    waiting = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    working = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.3)  # both started
+        waits, works = cpu_clock(waiting.pid), cpu_clock(working.pid)
+        before = (waits(), works())
+        time.sleep(1.0)
+        assert waits() - before[0] < 0.1
+        assert works() - before[1] > 0.2
+    finally:
+        for process in (waiting, working):
+            process.kill()
+            process.wait()
+    assert works() > 0.2  # a process that is gone keeps its last reading

@@ -30,6 +30,9 @@ def prctl(option: int, value: int) -> bool:
         return False
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
 def stat_fields(pid: int) -> list[str] | None:
     """Fields of ``/proc/<pid>/stat`` after the command name (state is first)."""
     try:
@@ -38,6 +41,14 @@ def stat_fields(pid: int) -> list[str] | None:
     except OSError:
         return None
     return raw[raw.rfind(b")") + 2 :].decode("ascii", "replace").split()
+
+
+def cpu_seconds_of(pid: int) -> float | None:
+    """CPU time (user and system) process ``pid`` has used, None once it is gone."""
+    fields = stat_fields(pid)
+    if fields is None or fields[0] == "Z":
+        return None
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 def children_of(parent: int, zombies: bool = False) -> list[int]:

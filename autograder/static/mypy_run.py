@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import IO
 
 from autograder.config import MYPY_CONFIG, Limits
+from autograder.confine.linux import cpu_seconds_of
 from autograder.confine.untrusted import safe_text
 from autograder.contract.silencers import strip_silencers
 from autograder.static.report import StaticReport
@@ -56,6 +57,26 @@ def run_mypy(
     return MypyRun(texts, cache_dir, limits).result()
 
 
+# A mypy that outputs nothing for this many times its CPU limit, in wall time, is killed
+# even when it uses no CPU (it never should: it reads only the files it was given).
+STALL_FACTOR = 10
+
+
+def cpu_clock(pid: int) -> Callable[[], float]:
+    """A clock that reads process ``pid``'s CPU seconds: the watch's limits count mypy's
+    own work, so a busy machine slows it without making it look stuck. Once the process
+    is gone the clock stops at its last reading."""
+    last = [0.0]
+
+    def read() -> float:
+        used = cpu_seconds_of(pid)
+        if used is not None:
+            last[0] = used
+        return last[0]
+
+    return read
+
+
 @dataclass
 class _Round:
     """What one mypy process said before it ended, read from its output as it came."""
@@ -65,14 +86,20 @@ class _Round:
     finished: set[str] = field(default_factory=set)  # its messages came out: all done
     scheduled: list[str] = field(default_factory=list)
     parsing: str | None = None
-    since: float = field(default_factory=time.monotonic)  # when the current file began
-    heard: float = field(default_factory=time.monotonic)  # last output of any kind
+    # mypy's own CPU seconds (a loaded machine slows it but never makes it look stuck)
+    clock: Callable[[], float] = time.monotonic
+    since: float = 0.0  # when the current file began, on ``clock``
+    heard: float = 0.0  # last output of any kind, on ``clock``
+    heard_wall: float = field(default_factory=time.monotonic)  # the same, wall clock
     memory: bool = False  # it raised MemoryError
     done: bool = False  # it said the build finished (an exit code alone proves nothing)
     # module -> the line of its appended marker, whose note is the file's last message
     # (mypy writes a file's messages together, sorted by line, once the file is checked)
     marker_lines: dict[str, int] = field(default_factory=dict)
     on_checked: Callable[[str, list[str]], None] | None = None
+
+    def __post_init__(self) -> None:
+        self.since = self.heard = self.clock()
 
     def current(self) -> str | None:
         """The file mypy is working on: one whose interface is written but whose messages
@@ -86,8 +113,9 @@ class _Round:
         return self.parsing
 
     def hear(self, stream: str, line: str) -> None:
-        now = time.monotonic()
+        now = self.clock()
         self.heard = now
+        self.heard_wall = time.monotonic()
         if stream == "stdout":
             match = MYPY_LINE.match(line)
             if match:
@@ -232,7 +260,7 @@ class MypyRun:
                 "of memory on this file"
                 if heard.memory
                 else f"mypy did not finish checking this file within "
-                f"{self.limits.mypy_seconds:g} s"
+                f"{self.limits.mypy_seconds:g} s of CPU time"
             )
             self._fail(culprit, why, False)
             pending = [m for m in left if m != culprit]
@@ -268,7 +296,11 @@ class MypyRun:
             preexec_fn=lambda: tool_limits(self.limits.static_memory_bytes),
         )
         self.process = process
-        heard = _Round(marker_lines=self._marker_lines, on_checked=self._checked)
+        heard = _Round(
+            marker_lines=self._marker_lines,
+            on_checked=self._checked,
+            clock=cpu_clock(process.pid),
+        )
         self._listen(process, heard)
         finished = heard.done and process.returncode in (0, 1)
         for module in modules:
@@ -289,7 +321,7 @@ class MypyRun:
         with selectors.DefaultSelector() as selector:
             for fd in names:
                 selector.register(fd, selectors.EVENT_READ)
-            started = time.monotonic()
+            started = heard.clock()
             while selector.get_map():
                 for key, _ in selector.select(timeout=0.2):
                     fd = key.fd
@@ -300,12 +332,14 @@ class MypyRun:
                     *lines, partial[fd] = (partial[fd] + chunk).split(b"\n")
                     for line in lines:
                         heard.hear(names[fd], line.decode("utf-8", "replace"))
-                now = time.monotonic()
+                now = heard.clock()
                 limit = self.limits.mypy_seconds
                 warming = now - started < TOOL_START_SECONDS and heard.current() is None
                 stuck = heard.current() is not None and now - heard.since > limit
                 silent = now - heard.heard > limit and not warming
-                if (stuck or silent) and process.poll() is None:
+                # Asleep rather than working (it should never be): a wall-clock backstop.
+                stalled = time.monotonic() - heard.heard_wall > limit * STALL_FACTOR
+                if (stuck or silent or stalled) and process.poll() is None:
                     process.kill()
         process.wait()
 
