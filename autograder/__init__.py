@@ -1,9 +1,8 @@
 """The grading engine of the Multi-Head Self-Attention kit.
 
-Pipeline stages, one module each: ``discover`` (find submissions), ``static`` (parse,
-names, annotations, mypy, black), ``sandbox`` + ``channel`` (run the student's module in a
-confined child that speaks typed messages), ``compare`` and ``diagnose`` (judge and explain
-outputs), ``rubric`` and ``scoring`` (points), ``gradescope`` and ``report`` (results.json,
-feedback.md, gradebook.csv). ``child`` is the only module that runs beside student code and
-imports nothing from this package.
+One package per stage of the path a submission takes, each importing only the stages
+before it (``layout.STAGES`` lists them in order; docs/architecture.md draws them): intake,
+confine (the trust boundary), static, judge, diagnose, cases, score, report, pipeline; the
+deliveries in ``deliver``, the command line in ``__main__``. ``confine/child.py`` is the
+only module that runs beside student code, and it imports nothing from this package.
 """

@@ -29,10 +29,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from autograder.deliver.package import GRADESCOPE_DIR
 from bench.population import VARIANTS, write_population
 
 KIT_ROOT = Path(__file__).resolve().parent.parent
-RUN_AUTOGRADER = KIT_ROOT / "gradescope" / "run_autograder"
+RUN_AUTOGRADER = GRADESCOPE_DIR / "run_autograder"
 PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
 SAMPLE_SECONDS = 0.05
 COMMAND_TIMEOUT = 1800.0
@@ -233,9 +234,7 @@ def bench_single_gradescope(table: Table, work: Path, runs: int) -> None:
     """One submission through Gradescope's ``run_autograder`` after ``setup.sh``'s warm-up."""
     label = "one submission, Gradescope `run_autograder` (warm)"
     if not RUN_AUTOGRADER.exists():
-        table.add(
-            label, "not measured: gradescope/run_autograder is not in this checkout"
-        )
+        table.add(label, f"not measured: {RUN_AUTOGRADER} is not in this checkout")
         return
     root = work / "autograder-root"
     source = root / "source"

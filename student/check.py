@@ -25,7 +25,6 @@ import json
 import subprocess
 import sys
 import tempfile
-import tokenize
 import types
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,15 +32,15 @@ from typing import TYPE_CHECKING, Any
 
 HERE = Path(__file__).resolve().parent
 if TYPE_CHECKING:
-    from autograder.contract import source_text
+    from autograder.contract import signatures, silencers, source_text
     from autograder.judge import api as judge
 elif (HERE / "selfcheck").is_dir():  # the handout: the grader's judge, beside this file
     sys.path.insert(0, str(HERE))
-    from selfcheck.contract import source_text
+    from selfcheck.contract import signatures, silencers, source_text
     from selfcheck.judge import api as judge
 else:  # the kit's checkout: the grader's package itself
     sys.path.insert(0, str(HERE.parent))
-    from autograder.contract import source_text
+    from autograder.contract import signatures, silencers, source_text
     from autograder.judge import api as judge
 
 CALL_SECONDS = 10  # the grader's limit per call
@@ -192,61 +191,18 @@ def check_cases(
     )
 
 
-def graded_defs(tree: ast.Module) -> dict[str, ast.FunctionDef | ast.AsyncFunctionDef]:
-    """Top-level definitions of the graded functions, under whichever name is used."""
-    defs = {
-        node.name: node
-        for node in tree.body
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-    }
-    chosen: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
-    for names in judge.FUNCTION_ALIASES.values():
-        name = next((n for n in names if n in defs), None)
-        if name is not None:
-            chosen[name] = defs[name]
-    return chosen
-
-
 def missing_annotations(text: str) -> list[str]:
-    """What the graded functions leave unannotated (parameters and returns)."""
+    """What the graded functions leave unannotated (parameters and returns), by the
+    grader's own rule (``contract.signatures``)."""
     try:
         tree = ast.parse(text)
     except SyntaxError:
         return ["the file does not parse"]
-    chosen = graded_defs(tree)
-    missing = [
-        f"`{f}` is not defined"
-        for f in judge.FUNCTION_ALIASES
-        if not set(judge.FUNCTION_ALIASES[f]) & set(chosen)
-    ]
-    for name, node in chosen.items():
-        a = node.args
-        params = [*a.posonlyargs, *a.args, *a.kwonlyargs]
-        params += [p for p in (a.vararg, a.kwarg) if p is not None]
-        missing += [
-            f"`{name}`: parameter `{p.arg}`" for p in params if p.annotation is None
-        ]
-        if node.returns is None:
-            missing.append(f"`{name}`: the return value")
+    chosen = signatures.graded_definitions(tree)
+    missing = [f"`{f}` is not defined" for f in judge.FUNCTIONS if f not in chosen]
+    for node in chosen.values():
+        missing += [f"`{node.name}`: {gap}" for gap in signatures.unannotated(node)]
     return missing
-
-
-def without_silencers(text: str) -> str:
-    """Drop ``# type: ignore`` and ``# mypy:`` comments, as the grader does before mypy."""
-    try:
-        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
-    except (tokenize.TokenError, SyntaxError):
-        return text
-    lines = text.splitlines(keepends=True)
-    for token in reversed(tokens):
-        lowered = token.string.lower().replace(" ", "")
-        if token.type == tokenize.COMMENT and (
-            "type:ignore" in lowered or "mypy:" in lowered
-        ):
-            row, col = token.start
-            line = lines[row - 1]
-            lines[row - 1] = line[:col] + line[col + len(token.string) :]
-    return "".join(lines)
 
 
 def run_mypy(text: str) -> tuple[list[str] | None, str]:
@@ -255,7 +211,9 @@ def run_mypy(text: str) -> tuple[list[str] | None, str]:
         return None, "mypy is not installed (pip install mypy); the grader runs it"
     with tempfile.TemporaryDirectory(prefix="mhsa-check-") as folder:
         (Path(folder) / "mypy.ini").write_text(MYPY_CONFIG)
-        (Path(folder) / "mhsa.py").write_text(without_silencers(text), encoding="utf-8")
+        (Path(folder) / "mhsa.py").write_text(
+            silencers.strip_silencers(text), encoding="utf-8"
+        )
         command = [sys.executable, "-m", "mypy", "--config-file", "mypy.ini"]
         command += ["--cache-dir", ".cache", "--no-error-summary", "--no-color-output"]
         try:

@@ -17,6 +17,7 @@ import pytest
 
 from autograder.cases.casebook import load_cases
 from autograder.config import KIT_ROOT, Limits
+from autograder.contract.silencers import strip_silencers
 from autograder.intake.submission import Submission
 from autograder.pipeline.grading import grade
 from autograder.score.rubric import load_rubric
@@ -25,7 +26,6 @@ from autograder.static.black_run import BlackRun
 from autograder.static.mypy_run import MypyRun, run_mypy
 from autograder.static.read import read_submission
 from autograder.static.report import typing_problems
-from autograder.static.silencers import strip_silencers
 
 CORRECT = (KIT_ROOT / "examples" / "submissions" / "correct.py").read_bytes()
 WRONG_RETURN = "Incompatible return value"

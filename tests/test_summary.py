@@ -19,17 +19,11 @@ from matplotlib.image import imread
 from autograder.intake.discover import discover
 from autograder.pipeline.batch import grade_folder
 from autograder.report import summary as summary_module
+from autograder.report.charts import FIGURE_DPI, FIGURE_INCHES, ITEMS_PNG, SCORES_PNG
+from autograder.report.class_stats import BINS, symptom
 from autograder.report.feedback import points
-from autograder.report.summary import (
-    FIGURE_DPI,
-    FIGURE_INCHES,
-    ITEMS_PNG,
-    SCORES_PNG,
-    SIMILARITY_CSV,
-    SUMMARY_MD,
-    symptom,
-    write_class_reports,
-)
+from autograder.report.similarity import SIMILARITY_CSV
+from autograder.report.summary import SUMMARY_MD, write_class_reports
 from autograder.score.rubric import load_rubric
 from tests.conftest import EXAMPLES, TEST_LIMITS, GradedBatch
 
@@ -112,17 +106,16 @@ def test_score_distribution_counts_each_score_in_its_bin(
     graded: GradedBatch, examples: Path
 ) -> None:
     markdown = (examples / SUMMARY_MD).read_text()
-    width = RUBRIC.max_score / summary_module.BINS
+    width = RUBRIC.max_score / BINS
     expected = Counter(
-        min(int(float(row["score"]) // width), summary_module.BINS - 1)
-        for row in example_rows(graded)
+        min(int(float(row["score"]) // width), BINS - 1) for row in example_rows(graded)
     )
     rows = re.findall(
         r"^\| \[([\d.]+), [\d.]+[)\]] \| (\d+) \|$", markdown, re.MULTILINE
     )
-    assert len(rows) == summary_module.BINS
+    assert len(rows) == BINS
     assert {int(float(low) / width + 0.5): int(n) for low, n in rows} == {
-        b: expected.get(b, 0) for b in range(summary_module.BINS)
+        b: expected.get(b, 0) for b in range(BINS)
     }
 
 

@@ -297,7 +297,7 @@ import os, sys
 from pathlib import Path
 kit = Path(sys.executable).parents[2]  # <kit>/.venv/bin/python
 read = {}
-for name in ("autograder/diagnose.py", "tests/mutants/correct/einsum.py",
+for name in ("autograder/diagnose/replay.py", "tests/mutants/correct/einsum.py",
              "solution/mhsa.py", "examples/submissions/correct.py", "README.md", "."):
     try:
         path = kit / name

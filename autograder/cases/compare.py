@@ -1,9 +1,9 @@
 """Judge one outcome in the grader: the shipped judge, with references replayed in here.
 
-The comparison, the words and the reading of exceptions live in ``autograder/judge.py``,
-the module the handout and the Otter export ship as is; this adds what only the grader has:
+The comparison, the words and the reading of exceptions live in ``autograder/judge/``, the
+package the handout and the Otter export ship as is; this adds what only the grader has:
 the expected values of hidden cases (in the casebook) and the catalogue's replays
-(``diagnose.reference``).
+(``diagnose.references.reference``).
 """
 
 from __future__ import annotations

@@ -30,8 +30,9 @@ from autograder.report.gradebook import (
     write_imports,
 )
 from autograder.report.manifest_csv import MANIFEST_CSV, write_manifest
-from autograder.report.out_folder import clear_out, terminal_table, write_submission
+from autograder.report.out_folder import clear_out, write_submission
 from autograder.report.summary import write_class_reports
+from autograder.report.terminal import terminal_table
 from autograder.score.result import GradeResult
 from autograder.score.rubric import Rubric, load_rubric
 from autograder.static.report import StaticReport

@@ -1,4 +1,4 @@
-"""Write what a batch produced for each submission, and the terminal's table.
+"""Write what a batch produced for each submission, and clear an OUT folder for ``--fresh``.
 
 Called only by the grader's main process after every child process tree is gone.
 """
@@ -6,15 +6,15 @@ Called only by the grader's main process after every child process tree is gone.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Sequence
 from pathlib import Path
 
-from autograder.intake.submission import Submission
-from autograder.report.feedback import feedback_markdown, points
+from autograder.report.charts import ITEMS_PNG, SCORES_PNG
+from autograder.report.feedback import feedback_markdown
 from autograder.report.gradebook import CANVAS_CSV, GRADEBOOK_CSV, GRADESCOPE_CSV
 from autograder.report.manifest_csv import MANIFEST_CSV
 from autograder.report.results_json import write_results
-from autograder.report.summary import ITEMS_PNG, SCORES_PNG, SIMILARITY_CSV, SUMMARY_MD
+from autograder.report.similarity import SIMILARITY_CSV
+from autograder.report.summary import SUMMARY_MD
 from autograder.score.result import GradeResult
 
 BATCH_FILES = (
@@ -28,7 +28,6 @@ BATCH_FILES = (
     SIMILARITY_CSV,
 )
 SUBMISSION_FILES = ("results.json", "feedback.md")  # a folder holding one is the kit's
-NAMES_SHOWN = 40  # characters of the submitters' names in the terminal table
 
 
 def write_submission(result: GradeResult, out: Path) -> None:
@@ -68,31 +67,3 @@ def clear_out(out: Path) -> list[str]:
         else:
             left.append(entry.name)
     return left
-
-
-def terminal_table(
-    results: Sequence[GradeResult], submissions: Sequence[Submission]
-) -> str:
-    """A short plain-text table for the terminal, naming students where known."""
-    names = {sub.id: sub.names for sub in submissions}
-    width = max([len(r.submission) for r in results] + [10])
-    shown = {
-        r.submission: _cut(names.get(r.submission, ""), NAMES_SHOWN) for r in results
-    }
-    named = any(shown.values())  # a folder of files names nobody: no empty column
-    name_width = max([len(n) for n in shown.values()] + [7])
-    student = f"{'student':<{name_width}}  " if named else ""
-    lines = [f"{'submission':<{width}}  {student}{'score':>7}  status"]
-    for result in results:
-        score = (
-            f"{points(result.score)}/{points(result.max_score)}"
-            if result.status != "internal_error"
-            else "-"
-        )
-        who = f"{shown[result.submission]:<{name_width}}  " if named else ""
-        lines.append(f"{result.submission:<{width}}  {who}{score:>7}  {result.status}")
-    return "\n".join(lines)
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -37,6 +37,7 @@ from autograder.report.spreadsheet import write_csv as write_rows
 
 SKELETON = KIT_ROOT / "student" / "mhsa.py"
 
+SIMILARITY_CSV = "similarity.csv"
 K = 12  # tokens per fingerprint: long enough that one line of numpy is not a match
 THRESHOLD = 0.5  # Jaccard similarity at or above which a pair is flagged
 CONTAINED = 0.8  # ... or when this share of one file's fingerprints is in the other

@@ -22,8 +22,8 @@ from typing import IO
 
 from autograder.config import MYPY_CONFIG, Limits
 from autograder.confine.untrusted import safe_text
+from autograder.contract.silencers import strip_silencers
 from autograder.static.report import StaticReport
-from autograder.static.silencers import strip_silencers
 from autograder.static.tools import TOOL_START_SECONDS, tool_limits
 
 MYPY_LOCK_NAME = "grader.lock"  # in the cache folder: one mypy at a time uses it

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from autograder.config import Limits
 from autograder.confine.untrusted import safe_text
-from autograder.contract.functions import FUNCTION_ALIASES
+from autograder.contract.signatures import graded_definitions, unannotated
 from autograder.contract.source_text import SourceDecodeError, decode_source, line_ref
 from autograder.static.black_run import BlackRun
 from autograder.static.report import StaticReport
@@ -63,28 +63,9 @@ def _fatal(report: StaticReport, kind: str, message: str) -> StaticReport:
 
 
 def _inspect_functions(tree: ast.Module, report: StaticReport) -> None:
-    defs = {
-        node.name: node
-        for node in tree.body
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-    }
-    for canonical, aliases in FUNCTION_ALIASES.items():
-        alias = next((a for a in aliases if a in defs), None)
-        if alias is None:
-            continue
-        report.defined[canonical] = alias
-        node = defs[alias]
-        arguments = node.args
-        params = [
-            *arguments.posonlyargs,
-            *arguments.args,
-            *arguments.kwonlyargs,
-            *[a for a in (arguments.vararg, arguments.kwarg) if a is not None],
-        ]
-        missing = [f"parameter `{p.arg}`" for p in params if p.annotation is None]
-        if node.returns is None:
-            missing.append("the return value")
-        report.unannotated[canonical] = missing
+    for canonical, node in graded_definitions(tree).items():
+        report.defined[canonical] = node.name
+        report.unannotated[canonical] = unannotated(node)
     names = {
         getattr(node, attribute)
         for node in ast.walk(tree)

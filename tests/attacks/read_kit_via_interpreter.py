@@ -1,7 +1,7 @@
 """Attack: find the kit from the interpreter (``make grade`` runs ``<kit>/.venv/bin/python``)
 and use the correct code it holds: the example and mutant-catalogue solutions
 (``examples/submissions/correct.py``, ``tests/mutants/correct/*.py``) and the diagnosis
-module (``autograder/diagnose.py``, whose reference computation is one call away). Any of
+module (``autograder/diagnose/replay.py``, whose reference computation is one call away). Any of
 them scores 10/10.
 
 Contained: as root the grader closes the whole kit to other users, apart from the way to
@@ -22,7 +22,7 @@ evidence: list[str] = []
 candidates = [
     os.path.join(kit, "examples", "submissions", "correct.py"),
     os.path.join(kit, "tests", "mutants", "correct", "vectorised.py"),
-    os.path.join(kit, "autograder", "diagnose.py"),
+    os.path.join(kit, "autograder", "diagnose", "replay.py"),
     os.path.join("MHSA_KIT_ROOT", "examples", "submissions", "correct.py"),
 ]
 for folder in (kit, os.path.join(kit, "tests", "mutants", "correct")):

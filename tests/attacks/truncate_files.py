@@ -26,8 +26,8 @@ numpy_init = os.path.join(os.path.dirname(np.__file__), "__init__.py")
 for path in (
     os.path.join(KIT, "autograder", "fixtures", "hidden.json"),
     os.path.join(KIT, "solution", "mhsa.py"),
-    os.path.join(KIT, "autograder", "rubric.json"),
-    os.path.join(KIT, "autograder", "compare.py"),
+    os.path.join(KIT, "autograder", "score", "rubric.json"),
+    os.path.join(KIT, "autograder", "judge", "compare.py"),
     numpy_init,
     sys.executable,
 ):

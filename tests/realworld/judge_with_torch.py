@@ -35,7 +35,7 @@ Points: each item's points (rubric.json) times its fraction of cases passed, rou
 0.01. ``mha.bad_heads`` counts only if ``multi_head_attention`` returned an array for some
 valid input. ``typing`` is earned when the three functions (``def`` at the top level, the
 third under either accepted name) annotate every parameter and their return, and mypy with
-autograder/student_mypy.ini reports no error on the file (which must carry no ``# type:
+autograder/static/student_mypy.ini reports no error on the file (which must carry no ``# type:
 ignore`` or ``# mypy:`` comment, since the grader removes them), and only when some
 correctness points were earned. ``formatting``
 is worth 0.
@@ -73,8 +73,8 @@ EXPECTED_FILE = HERE / "EXPECTED.json"
 FIXTURE_FILES = [
     KIT_ROOT / "autograder" / "fixtures" / f"{v}.json" for v in ("public", "hidden")
 ]
-RUBRIC_FILE = KIT_ROOT / "autograder" / "rubric.json"
-MYPY_CONFIG = KIT_ROOT / "autograder" / "student_mypy.ini"
+RUBRIC_FILE = KIT_ROOT / "autograder" / "score" / "rubric.json"
+MYPY_CONFIG = KIT_ROOT / "autograder" / "static" / "student_mypy.ini"
 GRADING_PYTHON = KIT_ROOT / ".venv" / "bin" / "python"
 CHILD_SECONDS = 120.0
 

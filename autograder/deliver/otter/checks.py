@@ -2,9 +2,10 @@
 
 Otter runs a submission inside a Jupyter kernel and then executes its test files in that
 same kernel, so this module runs beside student code with no confinement at all. Cases are
-judged by ``judge.py`` beside it, the grader's very judge (``make otter`` copies its bytes),
-so a public case gets the grader's verdict, words and likely cause; ``hints.json`` holds the
-public cases' references. What the in-process path exposes is limited:
+judged by the ``judge`` package beside it, the grader's very judge (``make otter`` copies its
+bytes, and ``contract``'s, whose typing rule the static items apply), so a public case gets
+the grader's verdict, words and likely cause; ``hints.json`` holds the public cases'
+references. What the in-process path exposes is limited:
 
 - Hidden cases carry no expected values: ``cases.json`` holds, per hidden array and per
   accepted dtype, a cell width ``2 * half_width``, one offset per value and a SHA-256 digest
@@ -24,39 +25,28 @@ functions, run for as long as the kernel lives) is listed in ``docs/otter.md``.
 from __future__ import annotations
 
 import ast
-import io
 import json
 import re
 import subprocess
 import sys
 import tempfile
-import tokenize
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-if TYPE_CHECKING:  # the kit's module, which the export ships beside this one
+if TYPE_CHECKING:  # the kit's modules, which the export ships beside this one
+    from autograder.contract import signatures, silencers
     from autograder.judge import api as judge
 else:
+    from .contract import signatures, silencers
     from .judge import api as judge
 
 DATA = Path(__file__).with_name("cases.json")
 HINTS = Path(__file__).with_name("hints.json")
 CALL_SECONDS = 10
-SILENCING_COMMENT = re.compile(r"type:\s*ignore|mypy\s*:", re.IGNORECASE)
 MYPY_LINE = re.compile(r"^(?P<file>[^:]+\.py):(?P<line>\d+): (?P<kind>error|note): ")
-CORRECTNESS_ITEMS = (
-    "qkv.values",
-    "qkv.shapes",
-    "sdpa.values",
-    "sdpa.stability",
-    "sdpa.shapes",
-    "mha.values",
-    "mha.shapes",
-    "mha.bad_heads",
-)
 
 _data: dict[str, Any] = {}
 _verdicts: dict[str, judge.Verdict] = {}
@@ -190,47 +180,17 @@ def submission_text() -> str:
 
 
 def unannotated(tree: ast.Module) -> list[str]:
-    """What the graded functions leave unannotated, or which ones are not defined."""
-    defs = {
-        node.name: node
-        for node in tree.body
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-    }
+    """What the graded functions leave unannotated, or which ones are not defined, by the
+    grader's own rule (``contract.signatures``)."""
+    chosen = signatures.graded_definitions(tree)
     problems: list[str] = []
-    aliases: dict[str, list[str]] = data()["aliases"]
-    for function, names in aliases.items():
-        alias = next((a for a in names if a in defs), None)
-        if alias is None:
+    for function in judge.FUNCTIONS:
+        node = chosen.get(function)
+        if node is None:
             problems.append(f"`{function}` is not defined with `def` at the top level")
-            continue
-        arguments = defs[alias].args
-        params = [
-            *arguments.posonlyargs,
-            *arguments.args,
-            *arguments.kwonlyargs,
-            *[a for a in (arguments.vararg, arguments.kwarg) if a is not None],
-        ]
-        missing = [f"parameter `{p.arg}`" for p in params if p.annotation is None]
-        if defs[alias].returns is None:
-            missing.append("the return value")
-        if missing:
-            problems.append(f"`{alias}` lacks annotations on {', '.join(missing)}")
+        elif missing := signatures.unannotated(node):
+            problems.append(f"`{node.name}` lacks annotations on {', '.join(missing)}")
     return problems
-
-
-def strip_silencers(text: str) -> str:
-    """Remove ``# type: ignore`` and ``# mypy:`` comments, keeping line numbers."""
-    try:
-        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
-    except (tokenize.TokenError, SyntaxError):
-        return text
-    lines = text.splitlines(keepends=True)
-    for token in reversed(tokens):
-        if token.type == tokenize.COMMENT and SILENCING_COMMENT.search(token.string):
-            row, col = token.start
-            line = lines[row - 1]
-            lines[row - 1] = line[:col] + line[col + len(token.string) :]
-    return "".join(lines)
 
 
 def mypy_errors(text: str) -> list[str] | None:
@@ -238,7 +198,7 @@ def mypy_errors(text: str) -> list[str] | None:
     with tempfile.TemporaryDirectory(prefix="mhsa-otter-mypy-") as folder:
         (Path(folder) / "mypy.ini").write_text(data()["mypy_config"])
         (Path(folder) / "submission_0.py").write_text(
-            strip_silencers(text), encoding="utf-8"
+            silencers.strip_silencers(text), encoding="utf-8"
         )
         command = [sys.executable, "-m", "mypy", "--config-file", "mypy.ini"]
         command += ["--cache-dir", ".cache", "--no-error-summary", "--no-pretty"]
@@ -269,7 +229,7 @@ def earned_correctness(env: dict[str, Any]) -> bool:
     return any(
         counted(env, c["id"]).passed
         for c in data()["cases"]
-        if c["item"] in CORRECTNESS_ITEMS
+        if c["item"] in data()["correctness_items"]
     )
 
 

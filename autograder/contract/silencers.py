@@ -1,6 +1,6 @@
 """mypy reads a copy of each file in which every ``# type: ignore`` and ``# mypy:`` is
 neutralised, wherever it stands, so a submission cannot silence the checker it is graded
-by.
+by. The grader, the handout's check.py and the Otter export all neutralise them here.
 """
 
 from __future__ import annotations
