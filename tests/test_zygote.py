@@ -16,6 +16,7 @@ import sys
 import tempfile
 import textwrap
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -77,8 +78,21 @@ def mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str
     return name
 
 
+_opened: list[StudentModule] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_every_module() -> Iterator[None]:
+    """No child of a test outlives it (later tests count the sandbox uids' processes)."""
+    yield
+    while _opened:
+        _opened.pop().close()
+
+
 def _module(source: str, limits: Limits = LIMITS) -> StudentModule:
-    return StudentModule(textwrap.dedent(source).encode(), limits)
+    module = StudentModule(textwrap.dedent(source).encode(), limits)
+    _opened.append(module)
+    return module
 
 
 def _called(module: StudentModule) -> object:
