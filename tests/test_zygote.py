@@ -16,6 +16,7 @@ import sys
 import tempfile
 import textwrap
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -62,8 +63,10 @@ print("FACTS" + json.dumps(facts), flush=True)
 
 @pytest.fixture(params=MODES)
 def mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Children of the test run in this mode (uid mode forced, as on Gradescope)."""
+    """Children of the test run in this mode (uid mode forced, as on Gradescope), with a
+    zygote even if an earlier test's broken environment made this process give it up."""
     name = str(request.param)
+    monkeypatch.setattr(forked._zygotes, "broken", {})
     if name == "uid":
         if not IS_ROOT:
             pytest.fail("uid mode needs root; CI runs as root")
@@ -75,8 +78,21 @@ def mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str
     return name
 
 
+_opened: list[StudentModule] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_every_module() -> Iterator[None]:
+    """No child of a test outlives it (later tests count the sandbox uids' processes)."""
+    yield
+    while _opened:
+        _opened.pop().close()
+
+
 def _module(source: str, limits: Limits = LIMITS) -> StudentModule:
-    return StudentModule(textwrap.dedent(source).encode(), limits)
+    module = StudentModule(textwrap.dedent(source).encode(), limits)
+    _opened.append(module)
+    return module
 
 
 def _called(module: StudentModule) -> object:
@@ -430,6 +446,7 @@ def test_uid_mode_sweeps_through_the_zygote(monkeypatch: pytest.MonkeyPatch) -> 
     import autograder.confine.remote as remote
 
     monkeypatch.setattr(remote, "detect_confinement", lambda: UID_MODE)
+    monkeypatch.setattr(forked._zygotes, "broken", {})
     slow: list[int] = []
     monkeypatch.setattr(forked, "sweep_uid", slow.append)
     name = f"mhsa-left-{os.getpid()}-{time.time_ns()}"

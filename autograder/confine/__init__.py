@@ -8,9 +8,13 @@ what comes back from it. Student code never runs in the grader's process.
   made safe where it enters.
 - ``remote``: ``StudentModule``, the grader's handle on one submission's functions; every
   value read from the child is checked before it becomes an outcome (``contract``).
-- ``process``: ``ConfinedProcess`` starts one child and ends its whole tree; ``mode``: the
-  interface every confinement mode implements; the modes ``jail``, ``uid`` and ``plain``,
-  one module each; ``probe`` chooses the strongest that works here.
+- ``process``: ``ConfinedProcess`` starts one child afresh and ends its whole tree;
+  ``mode``: the interface every confinement mode implements; the modes ``jail``, ``uid`` and
+  ``plain``, one module each; ``probe`` chooses the strongest that works here.
+- ``zygote.py``: the pre-warmed process (numpy imported once, in a base jail or under a
+  throwaway uid) that forks each submission's child, which confines itself before it reads
+  the student's file; ``forked``: the grader's side of it (``start_child`` forks where a
+  zygote serves the mode, starts afresh otherwise).
 - ``protect``: the kit closed to other users, the grader non-dumpable; ``reachability``:
   can a throwaway uid reach the interpreter; ``sweeper.py``: what a uid left behind;
   ``linux``: the kernel calls all of them use.

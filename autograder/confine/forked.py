@@ -356,6 +356,7 @@ class ForkedProcess:
         if self._status is None:  # the zygote is gone: the pidfd still names the child
             with contextlib.suppress(OSError):
                 signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+                select.select([self.pidfd], [], [], KILL_SECONDS)  # readable once dead
         if self.uid is not None and not self.confinement.jail:
             if not self.client.sweep(self.uid) or processes_of(self.uid):
                 sweep_uid(self.uid)  # the start-up path's sweep, with its retries
