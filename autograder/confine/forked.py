@@ -42,7 +42,12 @@ from autograder.confine.channel import (
     read_header,
 )
 from autograder.confine.jail import JAIL_WORKDIR, jail_layout, jail_script, python_binds
-from autograder.confine.linux import children_of, processes_of, stat_fields, tool
+from autograder.confine.linux import (
+    children_of,
+    cpu_seconds_of,
+    processes_of,
+    tool,
+)
 from autograder.confine.mode import PRIVATE_FILE_NAME, SCRUBBED_ENV, Confinement
 from autograder.confine.process import (
     PYTHON_FLAGS,
@@ -65,7 +70,6 @@ NO_ZYGOTE = "MHSA_NO_ZYGOTE"  # "1": every child takes the start-up path
 START_SECONDS = 30.0  # the zygote's start (numpy's import) on a busy machine
 KILL_SECONDS = 10.0  # a killed child's namespace is empty well before this
 MAX_MESSAGE = 1 << 16
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 class ZygoteUnavailable(Exception):
@@ -338,10 +342,9 @@ class ForkedProcess:
         if pid is None or self._closed:
             return None
         exited, _, _ = select.select([self.pidfd], [], [], 0)
-        fields = None if exited else stat_fields(pid)  # a pid that is still the child's
-        if fields is None or fields[0] == "Z":
-            return None
-        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        return (
+            None if exited else cpu_seconds_of(pid)
+        )  # a pid that is still the child's
 
     def kill(self) -> None:
         """Kill the child's whole process tree, wait until it is gone, remove its files.
