@@ -9,6 +9,7 @@ and records every outcome with a message that is safe to show the student.
 from __future__ import annotations
 
 import traceback
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,13 +70,26 @@ GRADING = pytest.StashKey["GradingPlugin"]()
 """Where the running session finds its plugin (``autograder/cases/conftest.py`` reads it)."""
 
 
+Submission = tuple[StudentModule, StaticReport]
+Graded = tuple[list[CaseResult], list[str]]  # the case results, the grader's own errors
+
+
 class GradingPlugin:
-    """Registered per submission with ``pytest.main(..., plugins=[GradingPlugin(...)])``."""
+    """Registered once per session with ``pytest.main(..., plugins=[GradingPlugin(...)])``
+    (``cases.session``): the session collects the cases once, then runs all of them for
+    each submission that ``submissions`` yields, handing each one's results to
+    ``on_graded`` before taking the next."""
 
     def __init__(
-        self, cases: list[Case], module: StudentModule, static: StaticReport
+        self,
+        cases: list[Case],
+        submissions: Iterable[Submission],
+        on_graded: Callable[[Graded], None],
     ) -> None:
-        self._cases, self._module, self._static = cases, module, static
+        self._cases = cases
+        self._submissions, self._on_graded = submissions, on_graded
+        self._module: StudentModule | None = None
+        self._static: StaticReport | None = None
         self.results: list[CaseResult] = []
         self.internal_errors: list[str] = []
 
@@ -93,13 +107,34 @@ class GradingPlugin:
 
     @property
     def module(self) -> StudentModule:
-        """The submission, running in its confined child."""
+        """The submission being graded, running in its confined child."""
+        assert self._module is not None, "no submission is being graded"
         return self._module
 
     @property
     def static(self) -> StaticReport:
-        """What the static checks found."""
+        """What the static checks found in the submission being graded."""
+        assert self._static is not None, "no submission is being graded"
         return self._static
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> bool:
+        """Every collected case once per submission, as pytest's own loop runs them.
+
+        The last case's teardown (``nextitem=None``) ends every fixture, session-scoped
+        ones included, so each submission's ``student`` and ``static`` are its own.
+        """
+        if session.testsfailed or not session.items:
+            raise session.Interrupted("the graded cases could not be collected")
+        items = session.items
+        for self._module, self._static in self._submissions:
+            self.results, self.internal_errors = [], []
+            for index, item in enumerate(items):
+                following = items[index + 1] if index + 1 < len(items) else None
+                item.config.hook.pytest_runtest_protocol(item=item, nextitem=following)
+            self._on_graded((self.results, self.internal_errors))
+        self._module = self._static = None
+        return True
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(

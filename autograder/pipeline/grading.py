@@ -1,17 +1,14 @@
-"""Grade one submission: static report in, confined run through pytest, scored result out."""
+"""Grade one submission: static report in, confined run through pytest (this process's
+session, ``cases.session``), scored result out."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import sys
 import time
 
-import pytest
-
 from autograder.cases.explain import localise, review
-from autograder.cases.plugin import GradingPlugin
-from autograder.config import CASES_DIR, Limits
+from autograder.cases.session import SessionEnded, case_session
+from autograder.config import Limits
 from autograder.confine.remote import StudentModule
 from autograder.contract.outcomes import Failed
 from autograder.contract.source_text import reading
@@ -22,56 +19,6 @@ from autograder.score.result import GradeResult
 from autograder.score.rubric import Rubric
 from autograder.score.scoring import score_items
 from autograder.static.report import StaticReport
-
-LEAN_DISABLED = (
-    "unraisableexception",
-    "threadexception",
-    "logging",
-    "doctest",
-    "junitxml",
-    "pastebin",
-    "setuponly",
-    "setupplan",
-    "stepwise",
-    "debugging",
-    "unittest",
-    "subtests",
-)
-
-PYTEST_ARGS = [
-    str(CASES_DIR),
-    "-c",
-    str(CASES_DIR / "pytest.ini"),
-    "--rootdir",
-    str(CASES_DIR),
-    "-s",
-    "-p",
-    "no:cacheprovider",
-    "-p",
-    "no:terminal",
-    "-p",
-    "no:warnings",
-    "-p",
-    "no:faulthandler",
-    "--import-mode=importlib",
-    # Speed (pytest.main runs once per submission): no third-party plugins, and none of
-    # the built-in ones the graded cases do not use. unraisableexception alone costs a
-    # forced gc.collect() several times per session.
-    "--disable-plugin-autoload",
-    *(arg for name in LEAN_DISABLED for arg in ("-p", f"no:{name}")),
-]
-
-
-class ShortTracebacks:
-    """Make pytest describe a failed case in one line instead of a sourced traceback.
-
-    Grading never shows pytest's report (the plugin keeps its own messages), yet pytest
-    builds a long traceback, reading source files, for every failed case; with the
-    terminal plugin off there is no ``--tb`` option, so the style is set here.
-    """
-
-    def pytest_configure(self, config: pytest.Config) -> None:
-        config.option.tbstyle = "line"
 
 
 def grade(
@@ -89,17 +36,15 @@ def grade(
     module = StudentModule(source, limits)
     if static.fatal is not None:
         module.import_failure = Failed(static.fatal_kind or "static", static.fatal)
-    plugin = GradingPlugin(cases, module, static)
     try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            exit_code = pytest.main(PYTEST_ARGS, plugins=[plugin, ShortTracebacks()])
+        try:
+            graded, internal = case_session(cases).run(module, static)
+        except SessionEnded as exc:  # the grader's fault: no case result stands
+            graded, internal = [], [str(exc)]
         # Evidence for the diagnosis: the student's helpers, called after every graded case.
-        results = localise(cases, plugin.results, module, static.text)
+        results = localise(cases, graded, module, static.text)
     finally:
         module.close()
-    internal = list(plugin.internal_errors)
-    if exit_code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
-        internal.append(f"pytest exited with {exit_code!r}")
     items = score_items(rubric, review(cases, results))
     status, message = _status(static, module)
     if internal:
