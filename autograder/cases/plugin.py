@@ -127,7 +127,8 @@ class GradingPlugin:
         if session.testsfailed or not session.items:
             raise session.Interrupted("the graded cases could not be collected")
         items = session.items
-        for self._module, self._static in self._submissions:
+        for module, static in self._submissions:
+            self._module, self._static = module, static
             self.results, self.internal_errors = [], []
             for index, item in enumerate(items):
                 following = items[index + 1] if index + 1 < len(items) else None
