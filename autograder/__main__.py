@@ -17,6 +17,7 @@ from autograder.confine.probe import SandboxUnavailable
 from autograder.intake.submission import IntakeError
 from autograder.pipeline.batch import grade_folder
 from autograder.pipeline.preflight import EnvironmentFault
+from autograder.pipeline.quick_exit import quick_exit
 from autograder.report.gradebook import GradebookError
 
 BAD_INPUT, BROKEN_ENVIRONMENT = 2, 3
@@ -60,4 +61,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    quick_exit(main())

@@ -24,8 +24,9 @@ class Limits:
     # A call also ends once the child has used this much CPU time on it: an endless loop
     # costs this, not call_seconds, while a loaded machine (slower wall clock, same CPU
     # time) never times out honest code. The slowest honest call measured, a pure-Python
-    # triple loop on the largest case, takes 11 ms of CPU (docs/performance.md).
-    call_cpu_seconds: float = 3.0
+    # triple loop on the largest case, takes 11 ms of CPU (docs/performance.md): 1 s is
+    # about 100 times that, and an endless loop costs a third of what 3 s did.
+    call_cpu_seconds: float = 1.0
     import_seconds: float = 10.0
     submission_seconds: float = 60.0
     cpu_seconds: int = 60

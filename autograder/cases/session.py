@@ -40,6 +40,16 @@ LEAN_DISABLED = (
     "debugging",
     "unittest",
     "subtests",
+    # Per-case hooks the graded cases never need: output capture (the child's output
+    # reaches the grader through its pipe), skip and xfail marks, assertion rewriting
+    # (the cases raise CaseFailed, never a bare assert), and fixtures they do not use.
+    "capture",
+    "skipping",
+    "assertion",
+    "legacypath",
+    "tmpdir",
+    "monkeypatch",
+    "recwarn",
 )
 
 PYTEST_ARGS = [
@@ -48,7 +58,6 @@ PYTEST_ARGS = [
     str(CASES_DIR / "pytest.ini"),
     "--rootdir",
     str(CASES_DIR),
-    "-s",
     "-p",
     "no:cacheprovider",
     "-p",
@@ -58,8 +67,6 @@ PYTEST_ARGS = [
     "-p",
     "no:faulthandler",
     "--import-mode=importlib",
-    # The graded cases raise CaseFailed, never a bare assert: nothing to rewrite.
-    "--assert=plain",
     # No third-party plugins, and none of the built-in ones the graded cases do not use;
     # unraisableexception alone costs a forced gc.collect() several times per session.
     "--disable-plugin-autoload",

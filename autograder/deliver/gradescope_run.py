@@ -37,6 +37,7 @@ from autograder.intake.manifest import Entry
 from autograder.intake.roster import run_metadata
 from autograder.intake.submission import Submission
 from autograder.pipeline.preflight import EnvironmentFault, grade_in_turn
+from autograder.pipeline.quick_exit import quick_exit
 from autograder.report.results_json import write_results
 from autograder.score.result import GradeResult
 
@@ -215,4 +216,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    quick_exit(main())

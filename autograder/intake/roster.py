@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-import yaml
-
 GRADESCOPE_EXPORT_METADATA = "submission_metadata.yml"
 MAX_FIELD = 200  # characters kept of one name, SID or email
 RUBY_TIME = re.compile(
@@ -96,6 +94,8 @@ def _warn(path: Path, exc: BaseException) -> None:
 
 def export_metadata(path: Path) -> dict[str, Submitters]:
     """Folder name -> its submitters, from an export's ``submission_metadata.yml``."""
+    import yaml  # only an export has one: a single file's grade never pays its import
+
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:

@@ -8,7 +8,9 @@ merged into what OUT already holds.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
+import queue
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -21,7 +23,12 @@ from autograder.confine.probe import detect_confinement
 from autograder.confine.protect import exposed_assignments, protect
 from autograder.intake.discover import LOOKED_FOR, discover
 from autograder.intake.submission import Intake, IntakeError, Submission
-from autograder.pipeline.preflight import grade_in_turn, known_good, prove
+from autograder.pipeline.preflight import (
+    EnvironmentFault,
+    grade_in_turn,
+    known_good,
+    prove,
+)
 from autograder.report.gradebook import (
     GRADEBOOK_CSV,
     Gradebook,
@@ -64,20 +71,28 @@ def _grade_in_worker(submission: Submission, static: StaticReport) -> GradeResul
     return grade_one(submission, static, cases, rubric, limits)
 
 
+def _announce(finished: queue.SimpleQueue[str], key: str, _: object) -> None:
+    """A future's done callback: its key, for the collecting thread."""
+    finished.put(key)
+
+
 def grade_by_workers(
     submissions: list[Submission],
     limits: Limits,
     jobs: int,
     progress: Callable[[], None],
+    on_graded: Callable[[Submission, GradeResult], GradeResult] | None = None,
 ) -> dict[str, GradeResult]:
     """Grade ``submissions`` in ``jobs`` worker processes, each as soon as its static
-    checks are done, the known-good first among them.
+    checks are done, the known-good first among them; hand each result to ``on_graded``
+    (which returns the result to keep) as soon as it is in, once the known-good has
+    vouched for the run, so reports are written while the workers grade the rest.
 
     The workers are forked before the static tools start (no thread exists yet), from a
     process that has already imported pytest and numpy, loaded the cases, probed the
     confinement and started the zygote: they start at once, share those pages and one
-    zygote. Raises ``EnvironmentFault``
-    (after cancelling what has not started) when the known-good is not full.
+    zygote. Raises ``EnvironmentFault`` (after cancelling what has not started, and
+    before any student's result reaches ``on_graded``) when the known-good is not full.
     """
     from concurrent.futures import ProcessPoolExecutor  # only batches pay for these
     from multiprocessing import get_context
@@ -93,33 +108,61 @@ def grade_by_workers(
     good = known_good()
     by_id = {sub.id: sub for sub in [good, *submissions]}
     futures: dict[str, Future[GradeResult]] = {}
+    finished: queue.SimpleQueue[str] = queue.SimpleQueue()
+    results: dict[str, GradeResult] = {}
+    held: list[str] = []  # finished before the known-good's proof
+    taken: set[str] = set()
+    faults: list[EnvironmentFault] = []
+
+    def outcome(key: str) -> GradeResult:
+        try:
+            return futures[key].result()
+        except Exception as exc:  # a worker died: keep the row
+            return failed_row(
+                by_id[key], rubric, "internal_error", f"grader worker failed: {exc!r}"
+            )
+
+    def collect(block: bool) -> None:
+        """Take the results that are in (waiting for all when ``block``)."""
+        while len(taken) < len(futures) and (block or not finished.empty()):
+            key = finished.get()
+            taken.add(key)
+            if key != good.id:
+                held.append(key)
+            elif not faults:
+                try:
+                    prove(outcome(key), checks.reports[key])
+                except EnvironmentFault as fault:
+                    faults.append(fault)
+                    return
+            if good.id not in taken:
+                continue  # no student's result is handed on before the proof
+            for student in held:
+                result = outcome(student)
+                results[student] = (
+                    on_graded(by_id[student], result) if on_graded else result
+                )
+            held.clear()
+
     with ProcessPoolExecutor(jobs, mp_context=get_context("fork")) as pool:
         pool.submit(int).result()  # every worker forked now, before any thread starts
         checks = StaticChecks([good, *submissions], limits)
         for key in checks.settled():
+            if faults:
+                continue  # the run is broken: start nothing more
             futures[key] = pool.submit(
                 _grade_in_worker, by_id[key], checks.reports[key]
             )
+            futures[key].add_done_callback(functools.partial(_announce, finished, key))
             if key != good.id:
                 futures[key].add_done_callback(lambda _: progress())
-        reports = checks.finish()
-        results: dict[str, GradeResult] = {}
-        for key in [good.id, *(sub.id for sub in submissions)]:  # the known-good first
-            try:
-                results[key] = futures[key].result()
-            except Exception as exc:  # a worker died: keep the row
-                results[key] = failed_row(
-                    by_id[key],
-                    rubric,
-                    "internal_error",
-                    f"grader worker failed: {exc!r}",
-                )
-            if key == good.id:
-                try:
-                    prove(results.pop(key), reports[key])
-                except Exception:
-                    pool.shutdown(wait=True, cancel_futures=True)
-                    raise
+            collect(block=False)
+        checks.finish()
+        if not faults:
+            collect(block=True)
+        if faults:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise faults[0]
     return results
 
 
@@ -154,6 +197,31 @@ def warn_if_exposed() -> None:
             "environment or a file instead",
             file=sys.stderr,
         )
+
+
+class ReportWriter:
+    """Writes each submission's reports into OUT once (``--fresh``: OUT's earlier reports
+    are cleared before the first), as soon as its result is in."""
+
+    def __init__(self, out: Path, rubric: Rubric, fresh: bool) -> None:
+        self.out, self.rubric, self.fresh = out, rubric, fresh
+        self.left: list[str] = []  # what --fresh left in OUT (not the kit's)
+        self._done: set[str] = set()
+        self._cleared = not fresh
+
+    def write(self, submission: Submission, result: GradeResult) -> GradeResult:
+        """Write ``result``'s reports; the result to keep (a failed row if writing failed)."""
+        if not self._cleared:
+            self.left = clear_out(self.out)
+            self._cleared = True
+        self._done.add(submission.id)
+        return _written(result, submission, self.rubric, self.out)
+
+    def written(self, result: GradeResult, submission: Submission) -> GradeResult:
+        """``result`` once written (by ``write`` already, or now)."""
+        if submission.id in self._done:
+            return result
+        return self.write(submission, result)
 
 
 def _written(
@@ -245,14 +313,15 @@ def grade_folder(
     warn_if_exposed()
     jobs = jobs if jobs > 0 else (os.cpu_count() or 1)
     jobs = min(jobs, max(len(submissions), 1))
+    writer = ReportWriter(out, load_rubric(), fresh)
     with progress_bar(len(submissions), quiet) as advance:
         if jobs == 1:
             results = grade_in_turn(submissions, limits, advance)
-        else:
-            results = grade_by_workers(submissions, limits, jobs, advance)
-    rubric = load_rubric()
-    left = clear_out(out) if fresh else []
-    ordered = [_written(results[sub.id], sub, rubric, out) for sub in submissions]
+        else:  # each student's reports are written as the workers grade the rest
+            results = grade_by_workers(submissions, limits, jobs, advance, writer.write)
+    rubric = writer.rubric
+    ordered = [writer.written(results[sub.id], sub) for sub in submissions]
+    left = writer.left
     rows = [
         row
         for sub, result in zip(submissions, ordered)
