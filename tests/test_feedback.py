@@ -160,7 +160,10 @@ def test_evidence_calls_stay_within_the_budget_and_change_no_status(
 ) -> None:
     result = graded[0]["slow_evidence"]
     assert result.status == "ok", result.status_message
-    assert TEST_LIMITS.call_seconds <= result.seconds < TEST_LIMITS.submission_seconds
+    # The looping evidence call ran into a deadline (its CPU time's or the wall clock's,
+    # whichever came first) and the submission's budget was never exceeded.
+    deadline = min(TEST_LIMITS.call_seconds, TEST_LIMITS.call_cpu_seconds)
+    assert deadline <= result.seconds < TEST_LIMITS.submission_seconds
     scores = {item.id: item.score for item in result.items}
     assert scores["qkv.values"] == 1.5 and scores["mha.values"] < 2.5
 

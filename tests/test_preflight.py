@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -21,9 +22,12 @@ from autograder.confine.probe import SandboxUnavailable, detect_confinement
 from autograder.confine.reachability import closed_folder, uid_mode_obstacle
 from autograder.confine.remote import StudentModule
 from autograder.contract.outcomes import Failed
+from autograder.intake.discover import discover
+from autograder.intake.submission import Submission
 from autograder.pipeline import preflight
-from autograder.pipeline.batch import grade_folder
+from autograder.pipeline.batch import grade_by_workers, grade_folder
 from autograder.pipeline.preflight import EnvironmentFault
+from autograder.score.result import GradeResult
 from tests.conftest import EXAMPLES, TEST_LIMITS, UID_MODE_OBSTACLE, needs_uid_mode
 
 IS_ROOT = os.geteuid() == 0
@@ -93,9 +97,14 @@ def test_a_broken_environment_stops_the_batch_before_any_student_row(
     assert (out / "gradebook.csv").read_text() == "submission,score\nkept,7\n"
 
 
-@pytest.fixture
-def wrong_known_good(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture(name="wrong_known_good")
+def wrong_known_good_fixture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A known-good file that loses points, standing in for any broken environment."""
+    wrong_known_good(tmp_path, monkeypatch)
+
+
+def wrong_known_good(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the known-good a file that loses points (any broken environment does)."""
     wrong = tmp_path / "known_good.py"
     wrong.write_bytes((EXAMPLES / "no_scale.py").read_bytes())
     monkeypatch.setattr(preflight, "KNOWN_GOOD_FILE", wrong)
@@ -111,6 +120,38 @@ def test_a_broken_environment_stops_a_batch_of_workers_before_any_student_row(
         grade_folder(EXAMPLES, out, jobs=2, limits=TEST_LIMITS, quiet=True)
     assert "known to be correct scored" in str(caught.value)
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_a_fresh_regrade_stopped_by_a_broken_environment_leaves_out_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Reports are written while the workers grade, but only after the known-good's
+    # proof: a run that fails it neither clears OUT (--fresh) nor writes into it.
+    out = tmp_path / "out"
+    grade_folder(EXAMPLES, out, jobs=2, limits=TEST_LIMITS, quiet=True)
+    before = {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+    wrong_known_good(tmp_path, monkeypatch)
+    with pytest.raises(EnvironmentFault):
+        grade_folder(EXAMPLES, out, jobs=2, limits=TEST_LIMITS, quiet=True, fresh=True)
+    assert {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()} == before
+
+
+def test_each_students_result_is_handed_on_once_after_the_known_goods(
+    tmp_path: Path,
+) -> None:
+    submissions = discover(EXAMPLES).submissions
+    handed: list[str] = []
+
+    def on_graded(submission: Submission, result: GradeResult) -> GradeResult:
+        handed.append(submission.id)
+        return replace(result, status_message="kept as handed back")
+
+    results = grade_by_workers(
+        submissions, TEST_LIMITS, 2, lambda: None, on_graded=on_graded
+    )
+    assert sorted(handed) == sorted(s.id for s in submissions)  # never the known-good
+    assert set(results) == set(handed)
+    assert {r.status_message for r in results.values()} == {"kept as handed back"}
 
 
 @pytest.mark.usefixtures("wrong_known_good")

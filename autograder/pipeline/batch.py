@@ -29,6 +29,7 @@ from autograder.pipeline.preflight import (
     known_good,
     prove,
 )
+from autograder.report.charts import preload
 from autograder.report.gradebook import (
     GRADEBOOK_CSV,
     Gradebook,
@@ -41,6 +42,7 @@ from autograder.report.gradebook import (
 )
 from autograder.report.manifest_csv import MANIFEST_CSV, write_manifest
 from autograder.report.out_folder import clear_out, write_submission
+from autograder.report.similarity import measured
 from autograder.report.summary import write_class_reports
 from autograder.report.terminal import terminal_table
 from autograder.score.result import GradeResult
@@ -201,7 +203,10 @@ def warn_if_exposed() -> None:
 
 class ReportWriter:
     """Writes each submission's reports into OUT once (``--fresh``: OUT's earlier reports
-    are cleared before the first), as soon as its result is in."""
+    are cleared before the first), as soon as its result is in. In a batch that is while
+    the workers grade the rest, so the class reports' share of each submission (its
+    similarity fingerprints) and matplotlib's import are done then too, not at the end.
+    """
 
     def __init__(self, out: Path, rubric: Rubric, fresh: bool) -> None:
         self.out, self.rubric, self.fresh = out, rubric, fresh
@@ -216,6 +221,15 @@ class ReportWriter:
             self._cleared = True
         self._done.add(submission.id)
         return _written(result, submission, self.rubric, self.out)
+
+    def write_early(self, submission: Submission, result: GradeResult) -> GradeResult:
+        """``write``, in a batch while its workers grade: with the class reports' share."""
+        if not self._done:
+            preload()
+        written = self.write(submission, result)
+        if submission.problem is None:
+            measured(submission.source)
+        return written
 
     def written(self, result: GradeResult, submission: Submission) -> GradeResult:
         """``result`` once written (by ``write`` already, or now)."""
@@ -318,7 +332,9 @@ def grade_folder(
         if jobs == 1:
             results = grade_in_turn(submissions, limits, advance)
         else:  # each student's reports are written as the workers grade the rest
-            results = grade_by_workers(submissions, limits, jobs, advance, writer.write)
+            results = grade_by_workers(
+                submissions, limits, jobs, advance, writer.write_early
+            )
     rubric = writer.rubric
     ordered = [writer.written(results[sub.id], sub) for sub in submissions]
     left = writer.left

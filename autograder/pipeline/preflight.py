@@ -114,10 +114,12 @@ def grade_in_turn(
     probing = threading.Thread(target=_probe_early, args=(limits,), daemon=True)
     probing.start()
     from autograder.cases.casebook import load_cases  # imported while mypy works
+    from autograder.cases.session import case_session
     from autograder.pipeline.grading import grade_one
     from autograder.score.rubric import load_rubric
 
     cases, rubric = load_cases(), load_rubric()
+    case_session(cases)  # pytest configures and collects while the zygote starts
     probing.join()
     by_id = {sub.id: sub for sub in submissions}
     results: dict[str, GradeResult] = {}

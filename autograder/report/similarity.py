@@ -23,6 +23,7 @@ Only the grader's main process calls this, on source bytes it already holds; not
 from __future__ import annotations
 
 import builtins
+import functools
 import hashlib
 import io
 import keyword
@@ -217,15 +218,24 @@ def _stable_hash(gram: tuple[str, ...]) -> int:
     return int.from_bytes(digest, "little")
 
 
+@functools.cache
+def measured(source: bytes) -> tuple[tuple[str, ...], frozenset[int]]:
+    """A source's normalised token stream and its fingerprints, kept for the process: a
+    batch measures each submission as its result comes in (``pipeline.batch``), so
+    ``compare`` finds them ready instead of tokenising the whole class at the end."""
+    stream = normalise(source)
+    return tuple(stream), frozenset(fingerprints(stream))
+
+
 def compare(
     sources: Mapping[str, bytes],
     skeleton: bytes | None = None,
     threshold: float = THRESHOLD,
 ) -> SimilarityReport:
     """Fingerprint every source, drop boilerplate, and rank all pairs sharing anything."""
-    boilerplate = fingerprints(normalise(skeleton)) if skeleton else set()
-    streams = {name: normalise(source) for name, source in sources.items()}
-    prints = {name: fingerprints(s) - boilerplate for name, s in streams.items()}
+    boilerplate = measured(skeleton)[1] if skeleton else frozenset()
+    streams = {name: measured(source)[0] for name, source in sources.items()}
+    prints = {name: measured(s)[1] - boilerplate for name, s in sources.items()}
     common: set[int] = set()
     if len(prints) >= COMMON_MIN_CLASS:
         counts = Counter(h for found in prints.values() for h in found)
