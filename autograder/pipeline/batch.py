@@ -29,7 +29,6 @@ from autograder.pipeline.preflight import (
     known_good,
     prove,
 )
-from autograder.report.charts import preload
 from autograder.report.gradebook import (
     GRADEBOOK_CSV,
     Gradebook,
@@ -205,7 +204,8 @@ class ReportWriter:
     """Writes each submission's reports into OUT once (``--fresh``: OUT's earlier reports
     are cleared before the first), as soon as its result is in. In a batch that is while
     the workers grade the rest, so the class reports' share of each submission (its
-    similarity fingerprints) and matplotlib's import are done then too, not at the end.
+    similarity fingerprints) is done then too, not at the end. (matplotlib's import is
+    left to the end: imported during the batch, it raised the tree's peak memory.)
     """
 
     def __init__(self, out: Path, rubric: Rubric, fresh: bool) -> None:
@@ -224,8 +224,6 @@ class ReportWriter:
 
     def write_early(self, submission: Submission, result: GradeResult) -> GradeResult:
         """``write``, in a batch while its workers grade: with the class reports' share."""
-        if not self._done:
-            preload()
         written = self.write(submission, result)
         if submission.problem is None:
             measured(submission.source)

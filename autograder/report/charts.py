@@ -4,7 +4,6 @@ drawn with matplotlib's Agg canvas (imported only here, so grading start-up stay
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
 from autograder.report.class_stats import ClassSummary
@@ -14,15 +13,6 @@ SCORES_PNG = "summary-scores.png"
 ITEMS_PNG = "summary-items.png"
 FIGURE_INCHES = (8.0, 4.8)
 FIGURE_DPI = 100  # so both PNGs are 800 x 480 pixels
-
-
-def preload() -> None:
-    """Import what ``draw_charts`` needs (about 0.3 s), e.g. while a batch's workers grade;
-    a missing matplotlib is ``draw_charts``'s to report."""
-    with contextlib.suppress(ImportError):
-        import matplotlib.backends.backend_agg  # noqa: F401
-        import matplotlib.figure  # noqa: F401
-        import matplotlib.ticker  # noqa: F401
 
 
 def draw_charts(summary: ClassSummary, out: Path) -> None:
