@@ -1,16 +1,20 @@
 """One pytest session per grader process (``cases.session``): submissions graded one after
 another by the same session keep nothing of each other, and a session that ends costs only
-the submission it was grading, as a fault of the grader's."""
+the submission it was grading, as a fault of the grader's. One test per rubric item
+(``cases.plugin.GradedCases``): a grader's error on one case costs that case alone."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from autograder.cases import plugin
 from autograder.cases.casebook import load_cases
+from autograder.cases.plugin import INTERNAL_ERROR, GradingPlugin
 from autograder.cases.session import CaseSession, SessionEnded, case_session
+from autograder.confine.remote import StudentModule
 from autograder.judge.case import Case
 from autograder.pipeline.grading import grade
 from autograder.score.result import GradeResult
@@ -86,3 +90,41 @@ def test_a_closed_session_ends_its_pytest_run() -> None:
     session.close()
     assert not session.alive
     assert session.exit_code == pytest.ExitCode.OK
+
+
+def test_a_grader_error_on_one_case_costs_that_case_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    failing = next(case for case in CASES if case.item == "sdpa.values")
+    original = StudentModule.call
+
+    def call(self: StudentModule, function: str, args: list[Any], nbytes: int) -> Any:
+        if args and args[0] is failing.args[0] and function == failing.function:
+            raise RuntimeError("a bug in the grader's call")
+        return original(self, function, args, nbytes)
+
+    monkeypatch.setattr(StudentModule, "call", call)
+    result = graded(REFERENCE, list(CASES))
+    assert result.status == "internal_error"
+    assert any("a bug in the grader's call" in e for e in result.internal_errors)
+    by_case = {r.case_id: r for item in result.items for r in item.results}
+    assert by_case[failing.id].message == INTERNAL_ERROR
+    others = [r for i in result.items if i.id not in STATIC for r in i.results]
+    assert all(r.passed for r in others if r.case_id != failing.id)
+    assert len(others) == len(CASES)  # every case has exactly one result
+
+
+def test_a_fixture_that_fails_fails_every_case_of_the_tests_using_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(self: GradingPlugin) -> StudentModule:
+        raise RuntimeError("a bug in the grader's fixture")
+
+    monkeypatch.setattr(GradingPlugin, "module", property(broken))
+    result = graded(REFERENCE, list(CASES))
+    assert result.status == "internal_error"
+    ran = [r for i in result.items if i.id not in STATIC for r in i.results]
+    assert len(ran) == len(CASES)
+    assert {r.message for r in ran} == {INTERNAL_ERROR}
+    typing = next(i for i in result.items if i.id == "typing")
+    assert typing.results and typing.results[0].message != INTERNAL_ERROR

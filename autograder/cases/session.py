@@ -5,7 +5,7 @@ Starting a session (configuring pytest, registering its plugins, collecting and
 parametrizing the cases) cost about a third of the grader's CPU per submission when every
 submission had a ``pytest.main`` of its own. A ``CaseSession`` runs ``pytest.main`` once, in
 a thread of its own, whose loop (``GradingPlugin.pytest_runtestloop``) waits for the next
-submission, runs every case for it as pytest's own loop would, and hands the results back.
+submission, runs every graded test for it as pytest's own loop would, and hands the results back.
 Each submission still has its own confined child (``StudentModule``) and its own fixtures:
 the last case's teardown ends them all, session-scoped ones included.
 
