@@ -178,7 +178,7 @@ class GradingPlugin:
     def pytest_runtestloop(self, session: pytest.Session) -> bool:
         """Every graded test once per submission, as pytest's own loop runs them.
 
-        The last case's teardown (``nextitem=None``) ends every fixture, session-scoped
+        The last test's teardown (``nextitem=None``) ends every fixture, session-scoped
         ones included, so each submission's ``student`` and ``static`` are its own.
         """
         if session.testsfailed or not session.items:

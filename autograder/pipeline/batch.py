@@ -73,7 +73,7 @@ def _grade_in_worker(submission: Submission, static: StaticReport) -> GradeResul
 
 
 def _announce(finished: queue.SimpleQueue[str], key: str, _: object) -> None:
-    """A future's done callback: its key, for the collecting thread."""
+    """A future's done callback (in the pool's thread): its key, for ``collect``."""
     finished.put(key)
 
 
@@ -209,7 +209,7 @@ class ReportWriter:
     """
 
     def __init__(self, out: Path, rubric: Rubric, fresh: bool) -> None:
-        self.out, self.rubric, self.fresh = out, rubric, fresh
+        self.out, self.rubric = out, rubric
         self.left: list[str] = []  # what --fresh left in OUT (not the kit's)
         self._done: set[str] = set()
         self._cleared = not fresh
@@ -226,10 +226,12 @@ class ReportWriter:
         """``write``, in a batch while its workers grade: with the class reports' share."""
         written = self.write(submission, result)
         if submission.problem is None:
-            measured(submission.source)
+            # The class reports measure it again, and say so, if this fails.
+            with contextlib.suppress(Exception):
+                measured(submission.source)
         return written
 
-    def written(self, result: GradeResult, submission: Submission) -> GradeResult:
+    def written(self, submission: Submission, result: GradeResult) -> GradeResult:
         """``result`` once written (by ``write`` already, or now)."""
         if submission.id in self._done:
             return result
@@ -334,7 +336,7 @@ def grade_folder(
                 submissions, limits, jobs, advance, writer.write_early
             )
     rubric = writer.rubric
-    ordered = [writer.written(results[sub.id], sub) for sub in submissions]
+    ordered = [writer.written(sub, results[sub.id]) for sub in submissions]
     left = writer.left
     rows = [
         row
