@@ -18,9 +18,11 @@ from autograder.report.results_json import SCHEMA_FILE
 from autograder.score.rubric import SCHEMA
 from autograder.static.batch import StaticChecks
 from autograder.static.black_run import BlackCache, BlackRun
+from autograder.static.black_worker import answer, one_pass
 from autograder.static.mypy_run import MypyRun
 from autograder.static.read import read_submission
 from autograder.static.report import StaticReport
+from bench.population import write_population
 from tests.conftest import EXAMPLES
 
 # Errors on several lines, the last one just above the grader's appended marker: a verdict
@@ -129,3 +131,37 @@ def test_the_grader_starts_its_static_tools_before_importing_pytest_or_jsonschem
         check=False,
     )
     assert probe.stdout.strip() == "[]", probe.stderr[-2000:]
+
+
+def test_black_checks_each_file_in_one_pass_with_the_verdict_of_two(
+    tmp_path: Path,
+) -> None:
+    # format_str runs black's pass again on a file the first pass changed; the worker
+    # runs it once. The verdict and the count of changed lines must not differ.
+    import black
+    from black.mode import Mode, TargetVersion
+
+    assert one_pass() is black._format_str_once  # the pinned black has it
+    write_population(tmp_path, 40, seed=3, salt="one pass")
+    files = [
+        *sorted(tmp_path.glob("*.py")),
+        *sorted(EXAMPLES.glob("*.py")),
+        *sorted((KIT_ROOT / "tests" / "realworld").rglob("*.py")),
+        *sorted((KIT_ROOT / "tests" / "mutants").rglob("*.py")),
+    ]
+    mode = Mode(target_versions={TargetVersion.PY310})
+    compared = reformatted = 0
+    for path in files:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        try:
+            twice = black.format_str(text, mode=mode)
+        except Exception:  # noqa: BLE001 - black's own parser refuses some odd files
+            assert "error" in answer(text)
+            continue
+        changed = sum(
+            1 for a, b in zip(text.splitlines(), twice.splitlines()) if a != b
+        )
+        assert answer(text) == {"unchanged": twice == text, "changed": changed}, path
+        compared += 1
+        reformatted += twice != text
+    assert compared > 60 and reformatted > 10  # both kinds of file were compared
