@@ -12,6 +12,7 @@ import functools
 import os
 import queue
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
@@ -46,7 +47,7 @@ from autograder.report.summary import write_class_reports
 from autograder.report.terminal import terminal_table
 from autograder.score.result import GradeResult
 from autograder.score.rubric import Rubric, load_rubric
-from autograder.static.batch import StaticChecks
+from autograder.static.batch import StaticChecks, parsed
 from autograder.static.report import StaticReport
 
 # The Makefile's own variables: paths and counts, nothing to keep secret.
@@ -70,6 +71,28 @@ def _grade_in_worker(submission: Submission, static: StaticReport) -> GradeResul
     assert isinstance(rubric, Rubric) and isinstance(limits, Limits)
     assert isinstance(cases, list)
     return grade_one(submission, static, cases, rubric, limits)
+
+
+class _Probe(threading.Thread):
+    """``detect_confinement`` and ``warm_zygote`` in a thread; ``join`` raises what they
+    raised (a sandbox that cannot work stops the batch as before)."""
+
+    def __init__(self, limits: Limits) -> None:
+        super().__init__(name="probe", daemon=True)
+        self.limits = limits
+        self.error: BaseException | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            warm_zygote(detect_confinement(), self.limits)
+        except BaseException as exc:  # noqa: B036 - raised again in the caller's thread
+            self.error = exc
+
+    def join(self, timeout: float | None = None) -> None:
+        super().join(timeout)
+        if self.error is not None:
+            raise self.error
 
 
 def _announce(finished: queue.SimpleQueue[str], key: str, _: object) -> None:
@@ -103,11 +126,14 @@ def grade_by_workers(
 
     rubric = load_rubric()
     _worker.update(cases=load_cases(), rubric=rubric, limits=limits)
-    # Probed once, here: every worker inherits the answer, and connects to the zygote
-    # started here rather than starting one of its own.
-    warm_zygote(detect_confinement(), limits)
     good = known_good()
     by_id = {sub.id: sub for sub in [good, *submissions]}
+    # Probed once, here: every worker inherits the answer, and connects to the zygote
+    # started here rather than starting one of its own. The files are parsed while the
+    # zygote starts; its thread has ended before the workers are forked.
+    probe = _Probe(limits)
+    parsed_reports = {sub.id: parsed(sub) for sub in [good, *submissions]}
+    probe.join()
     futures: dict[str, Future[GradeResult]] = {}
     finished: queue.SimpleQueue[str] = queue.SimpleQueue()
     results: dict[str, GradeResult] = {}
@@ -147,7 +173,7 @@ def grade_by_workers(
 
     with ProcessPoolExecutor(jobs, mp_context=get_context("fork")) as pool:
         pool.submit(int).result()  # every worker forked now, before any thread starts
-        checks = StaticChecks([good, *submissions], limits)
+        checks = StaticChecks([good, *submissions], limits, parsed_reports)
         for key in checks.settled():
             if faults:
                 continue  # the run is broken: start nothing more

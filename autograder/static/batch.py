@@ -42,15 +42,22 @@ def parsed(submission: Submission) -> StaticReport:
 class StaticChecks:
     """The static checks of a batch, under way from construction.
 
-    Every file is parsed at once; mypy (one process for all) and black (one worker, fed
-    in the order given, so the files graded first are formatted first) then run beside
-    the caller. ``settled()`` yields each submission id as soon as its report is
+    Every file is parsed at once (or ``reports`` holds them parsed already); mypy (one
+    process for all) and black (one worker, fed in the order given, so the files graded
+    first are formatted first) then run beside the caller. ``settled()`` yields each submission id as soon as its report is
     complete; ``finish()`` waits for the rest and ends both tools. Start any worker
     processes by ``fork`` before constructing this: it starts threads.
     """
 
-    def __init__(self, submissions: list[Submission], limits: Limits) -> None:
-        self.reports = {sub.id: parsed(sub) for sub in submissions}
+    def __init__(
+        self,
+        submissions: list[Submission],
+        limits: Limits,
+        reports: dict[str, StaticReport] | None = None,
+    ) -> None:
+        self.reports = (
+            reports if reports is not None else {s.id: parsed(s) for s in submissions}
+        )
         self._events: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()
         checked = [key for key, r in self.reports.items() if r.fatal is None]
         self._waiting = {key: {BLACK, MYPY} for key in checked}
