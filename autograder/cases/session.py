@@ -1,13 +1,13 @@
 """One pytest session per grader process, running the graded cases for one submission after
 another.
 
-Starting a session (configuring pytest, registering its plugins, collecting and
-parametrizing the cases) cost about a third of the grader's CPU per submission when every
-submission had a ``pytest.main`` of its own. A ``CaseSession`` runs ``pytest.main`` once, in
-a thread of its own, whose loop (``GradingPlugin.pytest_runtestloop``) waits for the next
-submission, runs every graded test for it as pytest's own loop would, and hands the results back.
-Each submission still has its own confined child (``StudentModule``) and its own fixtures:
-the last case's teardown ends them all, session-scoped ones included.
+Starting a session (configuring pytest, registering its plugins, collecting the cases)
+cost about a third of the grader's CPU per submission when every submission had a
+``pytest.main`` of its own. A ``CaseSession`` runs ``pytest.main`` once, in a thread of its
+own, whose loop (``GradingPlugin.pytest_runtestloop``) waits for the next submission, runs
+every graded test for it as pytest's own loop would, and hands the results back. Each
+submission still has its own confined child (``StudentModule``) and its own fixtures: the
+last test's teardown ends them all, session-scoped ones included.
 
 A session that ends (pytest exits, a hook raises) fails the submission it was running with
 ``SessionEnded``, a fault of the grader's; the next submission starts a new one.
@@ -40,7 +40,7 @@ LEAN_DISABLED = (
     "debugging",
     "unittest",
     "subtests",
-    # Per-case hooks the graded cases never need: output capture (the child's output
+    # Per-test hooks the graded cases never need: output capture (the child's output
     # reaches the grader through its pipe), skip and xfail marks, assertion rewriting
     # (the cases raise CaseFailed, never a bare assert), and fixtures they do not use.
     "capture",

@@ -44,9 +44,10 @@ class StaticChecks:
 
     Every file is parsed at once (or ``reports`` holds them parsed already); mypy (one
     process for all) and black (one worker, fed in the order given, so the files graded
-    first are formatted first) then run beside the caller. ``settled()`` yields each submission id as soon as its report is
-    complete; ``finish()`` waits for the rest and ends both tools. Start any worker
-    processes by ``fork`` before constructing this: it starts threads.
+    first are formatted first) then run beside the caller. ``settled()`` yields each
+    submission id as soon as its report is complete; ``finish()`` waits for the rest and
+    ends both tools. Start any worker processes by ``fork`` before constructing this: it
+    starts threads.
     """
 
     def __init__(

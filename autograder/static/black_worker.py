@@ -14,7 +14,7 @@ import json
 import os
 import struct
 import sys
-from typing import Any
+from collections.abc import Callable
 
 
 def read_exact(fd: int, size: int) -> bytes:
@@ -29,7 +29,7 @@ def read_exact(fd: int, size: int) -> bytes:
     return b"".join(chunks)
 
 
-def one_pass() -> Any:
+def one_pass() -> Callable[..., str]:
     """black's formatting pass, run once.
 
     ``black.format_str`` runs it a second time on a file it changed (for magic trailing
@@ -41,7 +41,8 @@ def one_pass() -> Any:
     """
     import black
 
-    return getattr(black, "_format_str_once", None) or black.format_str
+    once: Callable[..., str] | None = getattr(black, "_format_str_once", None)
+    return once or black.format_str
 
 
 def answer(text: str) -> dict[str, object]:
