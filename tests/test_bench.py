@@ -85,6 +85,9 @@ def test_bench_prints_every_row_and_grades_what_it_times(bench_output: str) -> N
     if "scored" in otter:
         assert row(rows, "one submission: `make grade` / `otter run`").endswith("x")
     assert "6 gradebook rows" in row(rows, "batch, new class: 6 generated submissions")
+    assert "s of CPU over the whole tree" in row(
+        rows, "batch, new class: 6 generated submissions"
+    )
     assert "6 gradebook rows" in row(rows, "batch, regrade: 6 generated submissions")
     memory = row(rows, "grader peak memory")
     assert "summed PSS" in memory and "largest process" in memory
