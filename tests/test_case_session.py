@@ -126,5 +126,8 @@ def test_a_fixture_that_fails_fails_every_case_of_the_tests_using_it(
     ran = [r for i in result.items if i.id not in STATIC for r in i.results]
     assert len(ran) == len(CASES)
     assert {r.message for r in ran} == {INTERNAL_ERROR}
+    # Staff are told once per test that failed, not once per case.
+    told = [e for e in result.internal_errors if "a bug in the grader's fixture" in e]
+    assert len(told) == len({case.item for case in CASES})
     typing = next(i for i in result.items if i.id == "typing")
     assert typing.results and typing.results[0].message != INTERNAL_ERROR

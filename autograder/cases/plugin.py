@@ -218,10 +218,10 @@ class GradingPlugin:
             return
         if error is None:
             return  # its cases recorded their own outcomes
-        # It failed outside its cases (a fixture, the test itself): every case it did
-        # not record gets that failure.
+        # It failed outside its cases (a fixture, the test itself, a teardown): staff are
+        # told once, and every case it did not record gets that failure.
+        verdict = verdict_of(error, self.internal_errors)
         done = {result.case_id for result in self.results}
         for case in self.cases_of(str(marker.args[0])):
             if case.id not in done:
-                verdict = verdict_of(error, self.internal_errors)
                 self.results.append(case_result(case, verdict))

@@ -241,16 +241,13 @@ class ReportWriter:
         self._cleared = not fresh
 
     def write(self, submission: Submission, result: GradeResult) -> GradeResult:
-        """Write ``result``'s reports; the result to keep (a failed row if writing failed)."""
+        """Write ``result``'s reports and take the submission's fingerprints; the result
+        to keep (a failed row if writing failed)."""
         if not self._cleared:
             self.left = clear_out(self.out)
             self._cleared = True
         self._done.add(submission.id)
-        return _written(result, submission, self.rubric, self.out)
-
-    def write_early(self, submission: Submission, result: GradeResult) -> GradeResult:
-        """``write``, in a batch while its workers grade: with the class reports' share."""
-        written = self.write(submission, result)
+        written = _written(result, submission, self.rubric, self.out)
         if submission.problem is None:
             # The class reports measure it again, and say so, if this fails.
             with contextlib.suppress(Exception):
@@ -358,9 +355,7 @@ def grade_folder(
         if jobs == 1:
             results = grade_in_turn(submissions, limits, advance)
         else:  # each student's reports are written as the workers grade the rest
-            results = grade_by_workers(
-                submissions, limits, jobs, advance, writer.write_early
-            )
+            results = grade_by_workers(submissions, limits, jobs, advance, writer.write)
     rubric = writer.rubric
     ordered = [writer.written(sub, results[sub.id]) for sub in submissions]
     left = writer.left
