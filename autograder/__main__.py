@@ -6,13 +6,18 @@ environment (the preflight's known-good submission was not full) with a message 
 and exit status 3. Neither writes a student's row.
 """
 
+# ruff: noqa: E402
+# (the imports after use_one_blas_thread() load numpy, which reads its thread count once)
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
 
-from autograder.config import default_limits
+from autograder.config import default_limits, use_one_blas_thread
+
+use_one_blas_thread()
+
 from autograder.confine.probe import SandboxUnavailable
 from autograder.intake.submission import IntakeError
 from autograder.pipeline.batch import grade_folder

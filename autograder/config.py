@@ -14,6 +14,21 @@ RUBRIC_FILE = PACKAGE_DIR / "score" / "rubric.json"
 MYPY_CONFIG = PACKAGE_DIR / "static" / "student_mypy.ini"
 CHILD_SOURCE = PACKAGE_DIR / "confine" / "child.py"
 SOLUTION_DIR = KIT_ROOT / "solution"
+# One BLAS thread, for the confined children and for the grader's own process: their arrays
+# are small, and OpenBLAS's extra threads spin for about 0.1 s of a core after the library
+# loads, taken from mypy, black and the children (docs/performance.md).
+ONE_BLAS_THREAD = {
+    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+}
+
+
+def use_one_blas_thread() -> None:
+    """Give this process one BLAS thread unless its environment names a number; an entry
+    point calls it before anything imports numpy (which reads these once, at import)."""
+    for name, value in ONE_BLAS_THREAD.items():
+        os.environ.setdefault(name, value)
 
 
 @dataclass(frozen=True)

@@ -19,15 +19,13 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.config import Limits
+from autograder.config import ONE_BLAS_THREAD, Limits
 
 PRIVATE_FILE_NAME = "mhsa.py"
 SCRUBBED_ENV = {
     "PATH": "/usr/bin:/bin",
     "LANG": "C.UTF-8",
-    "OPENBLAS_NUM_THREADS": "1",
-    "OMP_NUM_THREADS": "1",
-    "MKL_NUM_THREADS": "1",
+    **ONE_BLAS_THREAD,
 }
 
 

@@ -19,6 +19,8 @@ black caches, then grades a probe submission (with the same preflight) and fails
 student code ran unprivileged and could not read the kit's source.
 """
 
+# ruff: noqa: E402
+# (the imports after use_one_blas_thread() load numpy, which reads its thread count once)
 from __future__ import annotations
 
 import argparse
@@ -29,7 +31,17 @@ import time
 import traceback
 from pathlib import Path
 
-from autograder.config import KIT_ROOT, PACKAGE_DIR, RUBRIC_FILE, Limits, default_limits
+from autograder.config import (
+    KIT_ROOT,
+    PACKAGE_DIR,
+    RUBRIC_FILE,
+    Limits,
+    default_limits,
+    use_one_blas_thread,
+)
+
+use_one_blas_thread()
+
 from autograder.confine.probe import detect_confinement
 from autograder.confine.protect import protect
 from autograder.intake.discover import student_submission
