@@ -1,16 +1,20 @@
-"""One mypy run per batch, beside black, on a cache that concurrent batches share safely."""
+"""One mypy run per batch, beside black, on a cache that concurrent batches share safely;
+its verdicts kept by text, so a file checked before needs no mypy at all."""
 
 from __future__ import annotations
 
 import fcntl
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from autograder.config import Limits
+from autograder.config import MYPY_CONFIG, Limits
+from autograder.static import mypy_run
+from autograder.static.answers import AnswerCache
 from autograder.static.black_run import BlackRun
-from autograder.static.mypy_run import MYPY_LOCK_NAME, MypyRun, run_mypy
+from autograder.static.mypy_run import MYPY_LOCK_NAME, MypyRun, mypy_answers, run_mypy
 from autograder.static.read import read_submission
 
 TYPED = "def double(x: int) -> int:\n    return 2 * x\n"
@@ -70,6 +74,61 @@ def test_a_batch_that_cannot_get_the_lock_checks_with_a_private_cache(
 def test_an_empty_batch_starts_no_mypy(cache: Path) -> None:
     running = MypyRun({}, cache)
     assert running.process is None and running.result() == {}
+
+
+def test_a_text_checked_before_is_answered_without_mypy(
+    cache: Path, tmp_path: Path
+) -> None:
+    kept = mypy_answers(tmp_path)
+    first = MypyRun({"a": WRONG, "b": TYPED}, cache, answers=kept)
+    assert first.process is not None  # mypy really ran once
+    verdicts = first.result()
+    settled: list[str] = []
+    again = MypyRun(
+        {"c": TYPED, "d": WRONG}, cache, answers=kept, on_settled=settled.append
+    )
+    assert again.process is None and lock_is_free(cache)  # no mypy, no lock
+    assert again.result() == {"c": verdicts["b"], "d": verdicts["a"]}
+    assert sorted(settled) == ["c", "d"]  # each handed on, as from a run
+    other = MypyRun({"e": TYPED + "\n"}, cache, answers=kept)  # another text: mypy runs
+    assert other.process is not None and other.result() == {"e": []}
+
+
+def test_a_verdict_under_other_mypy_settings_is_never_used(
+    cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    MypyRun({"a": WRONG}, cache, answers=mypy_answers(tmp_path / "kept")).result()
+    settings = tmp_path / "student_mypy.ini"
+    settings.write_text(MYPY_CONFIG.read_text() + "# another setting\n")
+    monkeypatch.setattr(mypy_run, "MYPY_CONFIG", settings)
+    again = MypyRun({"a": WRONG}, cache, answers=mypy_answers(tmp_path / "kept"))
+    assert again.process is not None and len(again.result()["a"]) == 1
+
+
+def test_an_answer_is_kept_for_its_text_tools_and_reader_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reader, other_reader = tmp_path / "reader.py", tmp_path / "other.py"
+    reader.write_text("x = 1\n")
+    other_reader.write_text("x = 2\n")
+    AnswerCache(tmp_path, ("mypy",), (reader,)).put("text", ["line 1: error"])
+    assert AnswerCache(tmp_path, ("mypy",), (reader,)).get("text") == ["line 1: error"]
+    assert AnswerCache(tmp_path, ("mypy",), (reader,)).get("text ") is None
+    assert AnswerCache(tmp_path, ("mypy", "numpy"), (reader,)).get("text") is None
+    assert AnswerCache(tmp_path, ("mypy",), (other_reader,)).get("text") is None
+    monkeypatch.setattr(sys, "executable", "/elsewhere/bin/python")
+    assert AnswerCache(tmp_path, ("mypy",), (reader,)).get("text") is None
+
+
+def test_a_kept_answer_that_is_not_a_verdict_is_ignored(
+    cache: Path, tmp_path: Path
+) -> None:
+    kept = mypy_answers(tmp_path)
+    MypyRun({"a": WRONG}, cache, answers=kept).result()
+    (answer,) = tmp_path.iterdir()
+    answer.write_text('{"errors": []}')  # damaged: mypy checks the file again
+    again = MypyRun({"a": WRONG}, cache, answers=kept)
+    assert again.process is not None and len(again.result()["a"]) == 1
 
 
 def test_black_can_run_after_parsing_while_mypy_works() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import replace
 from pathlib import Path
 
@@ -177,7 +178,9 @@ def test_mypy_that_cannot_run_is_the_graders_fault_never_a_students_zero(
     cache: Path,
 ) -> None:
     limits = replace(Limits(), static_memory_bytes=16 << 20)
-    reports = static_reports(_submissions(("correct", CORRECT)), limits=limits)
+    # A text no run has checked before: mypy's kept verdicts would answer for a known one.
+    fresh = CORRECT + f"# {uuid.uuid4()}\n".encode()
+    reports = static_reports(_submissions(("correct", fresh)), limits=limits)
     report = reports["correct"]
     assert report.mypy_errors is None and report.mypy_fault
     assert "grader" in report.mypy_note

@@ -17,7 +17,7 @@ from autograder.intake.submission import Submission
 from autograder.report.results_json import SCHEMA_FILE
 from autograder.score.rubric import SCHEMA
 from autograder.static.batch import StaticChecks
-from autograder.static.black_run import BlackCache, BlackRun
+from autograder.static.black_run import BlackRun, black_answers
 from autograder.static.black_worker import answer, one_pass
 from autograder.static.mypy_run import MypyRun
 from autograder.static.read import read_submission
@@ -86,25 +86,25 @@ def test_black_answers_the_same_text_from_its_cache_without_a_worker(
 ) -> None:
     source = b"def f(x: int)->int:\n    return x\n"
     first, again = (read_submission(source, black=False) for _ in range(2))
-    with BlackRun(Limits(), BlackCache(tmp_path)) as formatting:
+    with BlackRun(Limits(), black_answers(tmp_path)) as formatting:
         formatting.check(first)
         assert formatting.process is not None  # black really ran once
-    with BlackRun(Limits(), BlackCache(tmp_path)) as formatting:
+    with BlackRun(Limits(), black_answers(tmp_path)) as formatting:
         formatting.check(again)
         assert formatting.process is None  # answered from the cache
     assert again.black_clean is first.black_clean is False
     assert again.black_note == first.black_note
     other = read_submission(source + b"\n\n", black=False)
-    assert BlackCache(tmp_path).get(other.text) is None  # another text, no answer
+    assert black_answers(tmp_path).get(other.text) is None  # another text, no answer
 
 
 def test_an_answer_of_another_black_is_never_used(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     text = "x = 1\n"
-    BlackCache(tmp_path).put(text, {"unchanged": False, "changed": 1})
+    black_answers(tmp_path).put(text, {"unchanged": False, "changed": 1})
     monkeypatch.setattr(sys, "executable", "/elsewhere/bin/python")
-    assert BlackCache(tmp_path).get(text) is None
+    assert black_answers(tmp_path).get(text) is None
 
 
 def test_the_kits_schemas_are_valid_schemas() -> None:

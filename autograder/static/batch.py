@@ -5,7 +5,8 @@ soon as both have spoken about it.
 mypy streams its verdicts file by file and black checks the files in turn (a thread here
 feeds its worker), so a batch starts grading its first files while mypy and black are
 still on the others, and the grader's own process stays free for its imports and the
-confined runs meanwhile.
+confined runs meanwhile. Both tools' answers are kept by text (``static/answers.py``): a
+file checked before, in a regrade or graded again alone, starts neither tool.
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ from collections.abc import Iterator
 from autograder.config import KIT_ROOT, Limits
 from autograder.contract.source_text import reading
 from autograder.intake.submission import Submission
-from autograder.static.black_run import BlackCache, BlackRun
-from autograder.static.mypy_run import MypyRun
+from autograder.static.black_run import BlackRun, black_answers
+from autograder.static.mypy_run import MypyRun, mypy_answers
 from autograder.static.read import read_submission
 from autograder.static.report import StaticReport
 
-MYPY_CACHE = KIT_ROOT / ".cache" / "mypy"
-BLACK_CACHE = KIT_ROOT / ".cache" / "black"
+MYPY_CACHE = KIT_ROOT / ".cache" / "mypy"  # mypy's own (numpy's stubs, checked files)
+MYPY_ANSWERS = KIT_ROOT / ".cache" / "mypy-answers"  # its verdicts, by text
+BLACK_CACHE = KIT_ROOT / ".cache" / "black"  # black's answers, by text
 BLACK, MYPY = "black", "mypy"
 
 
@@ -68,6 +70,7 @@ class StaticChecks:
             MYPY_CACHE,
             limits,
             on_settled=lambda key: self._events.put((MYPY, key)),
+            answers=mypy_answers(MYPY_ANSWERS),
         )
         self._black = threading.Thread(
             target=self._format, args=(checked, limits), daemon=True
@@ -78,7 +81,7 @@ class StaticChecks:
         """black on each file in turn (in this thread; black itself in its worker)."""
         done = 0
         try:
-            with BlackRun(limits, BlackCache(BLACK_CACHE)) as formatting:
+            with BlackRun(limits, black_answers(BLACK_CACHE)) as formatting:
                 for key in keys:
                     formatting.check(self.reports[key])
                     self._events.put((BLACK, key))

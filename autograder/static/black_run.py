@@ -10,9 +10,6 @@ own source: a regrade (or the same file graded again) needs no black at all.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import importlib.util
-import json
 import os
 import subprocess
 import sys
@@ -28,50 +25,16 @@ from autograder.confine.channel import (
     read_header,
     write_frame,
 )
+from autograder.static.answers import AnswerCache
 from autograder.static.report import StaticReport, shown_name
 from autograder.static.tools import TOOL_START_SECONDS, tool_limits
 
 BLACK_WORKER = Path(__file__).with_name("black_worker.py")
 
 
-class BlackCache:
-    """black's answers kept in ``folder``, one small JSON file per text.
-
-    The key hashes the text with the worker's source and the path and modification time
-    of the black that would answer, so another black version never answers from here.
-    Only complete answers are kept (never a timeout or a crash), written atomically.
-    """
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        spec = importlib.util.find_spec("black")  # finds black without importing it
-        origin = spec.origin if spec is not None and spec.origin else ""
-        stamp = os.stat(origin).st_mtime_ns if origin else 0
-        self._salt = f"{sys.executable}\0{origin}\0{stamp}\0".encode() + (
-            BLACK_WORKER.read_bytes()
-        )
-
-    def _path(self, text: str) -> Path:
-        digest = hashlib.sha256(self._salt)
-        digest.update(text.encode("utf-8", "surrogatepass"))
-        return self.folder / f"{digest.hexdigest()}.json"
-
-    def get(self, text: str) -> dict[str, Any] | None:
-        """The answer black gave for ``text``, if one is kept."""
-        try:
-            answer = json.loads(self._path(text).read_text())
-        except (OSError, ValueError):
-            return None
-        return answer if isinstance(answer, dict) else None
-
-    def put(self, text: str, answer: dict[str, Any]) -> None:
-        """Keep ``answer`` for ``text`` (a failure to write only loses the shortcut)."""
-        path = self._path(text)
-        with contextlib.suppress(OSError):
-            self.folder.mkdir(parents=True, exist_ok=True)
-            partial = path.with_suffix(f".{os.getpid()}.tmp")
-            partial.write_text(json.dumps(answer))
-            os.replace(partial, path)
+def black_answers(folder: Path) -> AnswerCache:
+    """black's answers kept in ``folder``: for this black, as this worker asks it."""
+    return AnswerCache(folder, ("black",), (BLACK_WORKER,))
 
 
 class BlackRun:
@@ -82,7 +45,7 @@ class BlackRun:
     is killed and the next file gets a fresh one. Use as a context manager.
     """
 
-    def __init__(self, limits: Limits, cache: BlackCache | None = None) -> None:
+    def __init__(self, limits: Limits, cache: AnswerCache | None = None) -> None:
         self.limits = limits
         self.cache = cache
         self.process: subprocess.Popen[bytes] | None = None
@@ -129,7 +92,7 @@ class BlackRun:
         if report.fatal is not None:
             return
         kept = self.cache.get(report.text) if self.cache is not None else None
-        if kept is not None:
+        if isinstance(kept, dict):
             _record_black(report, kept)
             return
         if self.fault:

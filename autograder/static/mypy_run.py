@@ -25,6 +25,7 @@ from autograder.config import MYPY_CONFIG, Limits
 from autograder.confine.linux import cpu_seconds_of
 from autograder.confine.untrusted import safe_text
 from autograder.contract.silencers import strip_silencers
+from autograder.static.answers import AnswerCache
 from autograder.static.report import StaticReport
 from autograder.static.tools import TOOL_START_SECONDS, tool_limits
 
@@ -45,6 +46,12 @@ MYPY_DONE = re.compile(r"^LOG: +Build finished ")
 DONE_MARKER = (
     "\nreveal_type(0)  # the grader's: mypy notes this when the file is checked\n"
 )
+
+
+def mypy_answers(folder: Path) -> AnswerCache:
+    """mypy's verdicts kept in ``folder``: for this mypy, numpy (its stubs), the students'
+    mypy settings and this module's reading of mypy's output."""
+    return AnswerCache(folder, ("mypy", "numpy"), (MYPY_CONFIG, Path(__file__)))
 
 
 def run_mypy(
@@ -178,8 +185,10 @@ class MypyRun:
         limits: Limits | None = None,
         lock_wait: float = MYPY_LOCK_WAIT,
         on_settled: Callable[[str], None] | None = None,
+        answers: AnswerCache | None = None,
     ) -> None:
         self.texts, self.cache_dir = texts, cache_dir
+        self.answers = answers
         self.limits = limits or Limits()
         self.lock_wait = lock_wait
         self.names: dict[str, list[str]] = {}  # module -> keys with that text
@@ -188,6 +197,7 @@ class MypyRun:
         self._on_settled = on_settled
         self._modules: dict[str, str] = {}  # key -> module
         self._marker_lines: dict[str, int] = {}  # module -> line of its marker
+        self._checked_texts: dict[str, str] = {}  # module -> the text mypy checks
         self._announced: set[str] = set()  # modules whose keys were announced
         self.process: subprocess.Popen[bytes] | None = None
         self._folder: tempfile.TemporaryDirectory[str] | None = None
@@ -197,21 +207,31 @@ class MypyRun:
             self._start()
 
     def _start(self) -> None:
-        self._folder = tempfile.TemporaryDirectory(prefix="mhsa-mypy-")
-        folder = Path(self._folder.name)
         for key, text in self.texts.items():
             checked = strip_silencers(text) + DONE_MARKER
             digest = hashlib.sha256(
                 checked.encode("utf-8", "surrogatepass")
             ).hexdigest()
             module = f"submission_{digest[:20]}"
-            if module not in self.names:
-                (folder / f"{module}.py").write_bytes(
-                    checked.encode("utf-8", "surrogatepass")
-                )
-                self._marker_lines[module] = checked.count("\n")
+            self._checked_texts[module] = checked
             self.names.setdefault(module, []).append(key)
             self._modules[key] = module
+        for module, checked in self._checked_texts.items():
+            kept = self.answers.get(checked) if self.answers is not None else None
+            if isinstance(kept, list) and all(isinstance(e, str) for e in kept):
+                self.verdicts[module] = kept  # mypy said so before: no mypy for it
+                self._announce(module)
+        unchecked = [m for m in self._checked_texts if m not in self.verdicts]
+        if not unchecked:
+            return
+        self._folder = tempfile.TemporaryDirectory(prefix="mhsa-mypy-")
+        folder = Path(self._folder.name)
+        for module in unchecked:
+            checked = self._checked_texts[module]
+            (folder / f"{module}.py").write_bytes(
+                checked.encode("utf-8", "surrogatepass")
+            )
+            self._marker_lines[module] = checked.count("\n")
         cache = self._locked_cache(folder)
         self._thread = threading.Thread(
             target=self._check_all, args=(folder, cache), daemon=True
@@ -238,11 +258,17 @@ class MypyRun:
     def _checked(self, module: str, errors: list[str]) -> None:
         """mypy printed the file's last message: its verdict is final."""
         if module in self.names and module not in self.verdicts:
-            self.verdicts[module] = list(errors)
-            self._announce(module)
+            self._settle(module, errors)
+
+    def _settle(self, module: str, errors: list[str]) -> None:
+        """Record and keep mypy's final verdict on ``module``, and announce it."""
+        self.verdicts[module] = list(errors)
+        if self.answers is not None:
+            self.answers.put(self._checked_texts[module], self.verdicts[module])
+        self._announce(module)
 
     def _rounds(self, folder: Path, cache: Path) -> None:
-        pending = sorted(self.names)
+        pending = sorted(self._marker_lines)  # the modules no kept answer settled
         while pending:
             heard = self._round(folder, cache, pending)
             left = [m for m in pending if m not in self.verdicts]
@@ -305,8 +331,7 @@ class MypyRun:
         finished = heard.done and process.returncode in (0, 1)
         for module in modules:
             if (finished or module in heard.finished) and module not in self.verdicts:
-                self.verdicts[module] = heard.errors.get(module, [])
-                self._announce(module)
+                self._settle(module, heard.errors.get(module, []))
         return heard
 
     def _listen(self, process: subprocess.Popen[bytes], heard: _Round) -> None:
