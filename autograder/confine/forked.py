@@ -41,12 +41,11 @@ from autograder.confine.channel import (
     ProtocolViolation,
     read_header,
 )
-from autograder.confine.jail import JAIL_WORKDIR, jail_layout, jail_script, python_binds
+from autograder.confine.jail import JAIL_WORKDIR, jail_layout, python_binds
 from autograder.confine.linux import (
     children_of,
     cpu_seconds_of,
     processes_of,
-    tool,
 )
 from autograder.confine.mode import PRIVATE_FILE_NAME, SCRUBBED_ENV, Confinement
 from autograder.confine.process import (
@@ -101,16 +100,12 @@ class ZygoteServer:
             }
             python = [sys.executable, *PYTHON_FLAGS, ZYGOTE_SOURCE.read_text()]
             extra = [CHILD_SOURCE.read_text()]
-            if confinement.jail:
+            if confinement.jail:  # it builds its base jail itself (zygote.py)
                 (self.folder / "root").mkdir()
-                binds = python_binds()
-                config["layout"] = jail_layout(limits, binds).as_json()
+                config["layout"] = jail_layout(limits, python_binds()).as_json()
                 config["mountpoint"] = JAIL_WORKDIR
-                script = jail_script(
-                    str(self.folder / "root"), None, binds, None, limits, drop=False
-                )
-                prefix = [*confinement.namespace_prefix, tool("sh") or "sh", "-c"]
-                command = [*prefix, script, "mhsa-zygote", *python]
+                config["base_root"] = str(self.folder / "root")
+                command = [*confinement.namespace_prefix, *python]
             else:
                 self.uid = config["zygote_uid"] = zygote_uid()
                 command = python

@@ -104,7 +104,8 @@ def python_binds() -> tuple[str, ...]:
 @dataclass(frozen=True)
 class JailLayout:
     """What a jail's root holds, as data: the shell script (``jail_script``) and the zygote
-    (``zygote.py``, with system calls) build the same root from it.
+    (``zygote.build_tree``, with system calls, for its base jail and each child) build the
+    same root from it.
 
     Paths inside are relative to the root; every one comes from the grader, never from a
     submission.
@@ -150,18 +151,16 @@ def jail_layout(limits: Limits, python_binds: tuple[str, ...]) -> JailLayout:
 
 def jail_script(
     root: str,
-    source: str | None,
+    source: str,
     python_binds: tuple[str, ...],
     uid: int | None,
     limits: Limits,
-    drop: bool = True,
 ) -> str:
-    """The shell script that builds the child's root filesystem, then starts ``$@`` in it.
+    """The shell script that builds the child's root filesystem, then starts ``$@`` in it
+    with no privileges (the start-up path; a zygote builds the same root by system calls).
 
     It runs as (namespace) root inside the new namespaces; every path in it comes from the
-    grader, never from the submission. Without a ``source`` and with ``drop`` False it
-    builds the zygote's base jail: the same root, no student file, and the capabilities
-    kept so each forked child can build its own.
+    grader, never from the submission.
     """
     q = shlex.quote
     layout = jail_layout(limits, python_binds)
@@ -187,8 +186,7 @@ def jail_script(
         f"chmod 1777 {jail_at}/tmp {jail_at}/dev/shm",
         f"mount -t proc -o nosuid,nodev,noexec proc {jail_at}/proc",
     ]
-    if source is not None:
-        lines.append(f"cp {q(source)} {work}/{PRIVATE_FILE_NAME}")
+    lines.append(f"cp {q(source)} {work}/{PRIVATE_FILE_NAME}")
     if uid is not None:
         lines.append(f"chown -R {uid}:{uid} {work}")
     lines.append(f"chmod 700 {work}")
@@ -197,7 +195,7 @@ def jail_script(
         privileges = [f"--reuid={uid}", f"--regid={uid}", "--clear-groups", *privileges]
     setup = " &&\n".join(lines)  # the first failure stops the setup
     chroot, setpriv = tool("chroot") or "chroot", tool("setpriv") or "setpriv"
-    start = f"{q(setpriv)} {' '.join(privileges)} -- " if drop else ""
+    start = f"{q(setpriv)} {' '.join(privileges)} -- "
     return (
         "exec 2>&1\n"  # the child's stderr joins its stdout; unshare's own stays silent
         f"PATH={SYSTEM_PATH}\n"

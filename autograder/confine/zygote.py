@@ -7,10 +7,10 @@ single byte of the student's file, then runs ``child.py`` as a freshly started c
 The zygote itself never reads a student byte: the file reaches the child as a descriptor
 (a sealed memfd in jail mode) or in the private folder the grader made (uid mode).
 
-Where it runs: in jail mode inside a base jail of its own (``jail.jail_script`` without a
-student file and without dropping privileges): PID, mount, network, IPC and UTS namespaces
-and a tmpfs root holding only what Python needs, so neither it nor its children can reach
-the kit, the fixtures or the network. In uid mode (root without namespaces) it switches
+Where it runs: in jail mode inside a base jail of its own (``enter_base_jail``, the first
+thing it does: the children's layout without a student file, capabilities kept): PID,
+mount, network, IPC and UTS namespaces and a tmpfs root holding only what Python needs, so
+neither it nor its children can reach the kit, the fixtures or the network. In uid mode (root without namespaces) it switches
 to a throwaway uid of its own and keeps only the capabilities it needs to hand each child
 a fresh uid (``CAP_SETUID``, ``CAP_SETGID``, ``CAP_SETPCAP``, ``CAP_KILL``): the kit, closed
 to other users, is closed to it too.
@@ -138,16 +138,9 @@ def _bind_flags(host: str) -> int:
     return flags
 
 
-def build_root(
-    layout: dict[str, Any], mountpoint: str, source_fd: int, uid: int | None
-) -> str:
-    """Build this child's root (a fresh tmpfs) from ``layout``, put the student's file in
-    its workdir, and return the root's path. Runs as namespace root, before any student
-    byte is read (the file is copied as data, never run)."""
-    _mount(
-        None, "/", None, MS_REC | MS_PRIVATE
-    )  # nothing propagates back to the zygote
-    root = mountpoint.rstrip("/")
+def build_tree(layout: dict[str, Any], root: str) -> None:
+    """Mount a fresh tmpfs at ``root`` and lay ``layout`` out in it (``jail.JailLayout``):
+    folders, links, read-only binds, device nodes, ``/proc``. Runs as namespace root."""
     _mount("mhsa-jail", root, "tmpfs", MS_NOSUID | MS_NODEV, layout["tmpfs"])
     for folder in layout["folders"]:
         os.makedirs(f"{root}/{folder}", exist_ok=True)
@@ -165,6 +158,33 @@ def build_root(
     os.chmod(f"{root}/tmp", 0o1777)
     os.chmod(f"{root}/dev/shm", 0o1777)
     _mount("proc", f"{root}/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+
+
+def enter_base_jail(layout: dict[str, Any], root: str) -> None:
+    """jail mode, first thing in the zygote (fresh namespaces from ``unshare``): build its
+    own root as each child's is built, without a student file, and ``chroot`` into it, so
+    neither the zygote nor its children can reach the kit. Capabilities are kept: each
+    child builds its own root in turn."""
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing propagates to the host
+    root = root.rstrip("/")
+    build_tree(layout, root)
+    os.chmod(f"{root}/{layout['workdir']}", 0o700)
+    os.chdir(root)
+    os.chroot(".")
+    os.chdir("/")
+
+
+def build_root(
+    layout: dict[str, Any], mountpoint: str, source_fd: int, uid: int | None
+) -> str:
+    """Build this child's root (a fresh tmpfs) from ``layout``, put the student's file in
+    its workdir, and return the root's path. Runs as namespace root, before any student
+    byte is read (the file is copied as data, never run)."""
+    _mount(
+        None, "/", None, MS_REC | MS_PRIVATE
+    )  # nothing propagates back to the zygote
+    root = mountpoint.rstrip("/")
+    build_tree(layout, root)
     work = f"{root}/{layout['workdir']}"
     target = os.open(
         f"{work}/mhsa.py", os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600
@@ -470,6 +490,9 @@ def restrict_to(uid: int) -> None:
 
 def main() -> None:
     config = json.loads(sys.argv[1])
+    base_root = config.pop("base_root", None)
+    if base_root is not None:
+        enter_base_jail(config["layout"], base_root)
     modules = {}
     for name, source in zip(("child", "sweeper"), sys.argv[2:]):
         modules[name] = types.ModuleType(f"mhsa_{name}")
