@@ -75,15 +75,19 @@ def row(rows: dict[str, str], prefix: str) -> str:
 
 def test_bench_prints_every_row_and_grades_what_it_times(bench_output: str) -> None:
     rows = table_rows(bench_output)
-    assert "scored 10/10" in row(rows, "one submission, `python -m autograder grade`")
+    for which in ("graded again", "never graded before"):
+        assert "scored 10/10" in row(
+            rows, f"one submission, `python -m autograder grade` ({which}"
+        )
+        gradescope = row(rows, f"one submission, Gradescope `run_autograder` ({which}")
+        assert "scored 10" in gradescope  # the Gradescope scripts live in the kit
     below = row(rows, "one submission below full marks")
     assert "scored 10/10" not in below and "scored " in below
-    gradescope = row(rows, "one submission, Gradescope `run_autograder`")
-    assert "scored 10" in gradescope  # the Gradescope scripts live in the kit
     otter = row(rows, "the same submission, `otter run")
     assert "scored 10/10" in otter or "not measured" in otter
     if "scored" in otter:
-        assert row(rows, "one submission: `make grade` / `otter run`").endswith("x")
+        ratio = row(rows, "one submission never graded before: `make grade` / `otter")
+        assert ratio.endswith("x")
     assert "6 gradebook rows" in row(rows, "batch, new class: 6 generated submissions")
     assert "s of CPU over the whole tree" in row(
         rows, "batch, new class: 6 generated submissions"
