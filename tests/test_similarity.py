@@ -1,14 +1,21 @@
-"""Similarity ranking: copies rank first whatever their disguise; style and skeleton do not."""
+"""Similarity ranking: copies rank first whatever their disguise; style and skeleton do not.
+Each source's measurement is kept on disk, so a class is tokenised once."""
 
 from __future__ import annotations
 
 import csv
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
+from autograder.report import similarity
 from autograder.report.similarity import (
     COMMON_MIN_CLASS,
     THRESHOLD,
     compare,
+    measured,
     normalise,
     read_skeleton,
     write_csv,
@@ -242,3 +249,42 @@ def test_csv_ranks_pairs_most_similar_first(tmp_path: Path) -> None:
     )
     similarities = [float(row.split(",")[3]) for row in rows[1:]]
     assert similarities == sorted(similarities, reverse=True)
+
+
+@pytest.fixture
+def kept_measurements(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[pytest.MonkeyPatch]:
+    """Measurements kept in a folder of this test's, none in memory."""
+    monkeypatch.setattr(similarity, "MEASUREMENTS", tmp_path)
+    similarity._kept.cache_clear()
+    measured.cache_clear()
+    yield monkeypatch
+    similarity._kept.cache_clear()
+    measured.cache_clear()
+
+
+def test_a_source_measured_before_is_read_back_not_tokenised_again(
+    kept_measurements: pytest.MonkeyPatch,
+) -> None:
+    sources = {"a": CORRECT, "b": DISGUISED_COPY, "c": LOOP_HEADS}
+    first = compare(sources, SKELETON)
+    measured.cache_clear()  # a later process: only the disk remembers
+
+    def never(source: bytes) -> list[str]:
+        raise AssertionError("tokenised again")
+
+    kept_measurements.setattr(similarity, "normalise", never)
+    assert compare(sources, SKELETON) == first
+    with pytest.raises(AssertionError, match="tokenised again"):
+        measured(CORRECT + f"# {uuid.uuid4()}\n".encode())  # a new text is measured
+
+
+def test_a_damaged_measurement_is_measured_again(
+    kept_measurements: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    right = measured(CORRECT)
+    (kept,) = tmp_path.iterdir()
+    kept.write_text('{"stream": "x", "prints": ["not a hash"]}')
+    measured.cache_clear()
+    assert measured(CORRECT) == right

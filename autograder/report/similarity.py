@@ -26,6 +26,7 @@ import builtins
 import functools
 import hashlib
 import io
+import json
 import keyword
 import tokenize
 from collections import Counter
@@ -35,8 +36,10 @@ from pathlib import Path
 
 from autograder.config import KIT_ROOT
 from autograder.report.spreadsheet import write_csv as write_rows
+from autograder.static.answers import AnswerCache
 
 SKELETON = KIT_ROOT / "student" / "mhsa.py"
+MEASUREMENTS = KIT_ROOT / ".cache" / "similarity"  # each source's, by its exact bytes
 
 SIMILARITY_CSV = "similarity.csv"
 K = 12  # tokens per fingerprint: long enough that one line of numpy is not a match
@@ -218,13 +221,40 @@ def _stable_hash(gram: tuple[str, ...]) -> int:
     return int.from_bytes(digest, "little")
 
 
+@dataclass(frozen=True)
+class Measurement:
+    """What ``compare`` needs of one source: a digest of its normalised token stream (equal
+    digests: identical files) and its fingerprints."""
+
+    stream: str
+    prints: frozenset[int]
+
+
 @functools.cache
-def measured(source: bytes) -> tuple[tuple[str, ...], frozenset[int]]:
-    """A source's normalised token stream and its fingerprints, kept for the process: a
-    batch measures each submission as its result comes in (``pipeline.batch``), so
-    ``compare`` finds them ready instead of tokenising the whole class at the end."""
-    stream = normalise(source)
-    return tuple(stream), frozenset(fingerprints(stream))
+def _kept() -> AnswerCache:
+    """Measurements kept on disk, by the exact source and this module's own text."""
+    return AnswerCache(MEASUREMENTS, (), (Path(__file__),))
+
+
+@functools.cache
+def measured(source: bytes) -> Measurement:
+    """A source's measurement, kept for the process and in ``MEASUREMENTS``: a batch
+    measures each submission as its result comes in (``pipeline.batch``), so ``compare``
+    finds them ready instead of tokenising the whole class at the end, and one student
+    graded again into a class's OUT reads the others' instead of tokenising them again.
+    """
+    text = source.decode("latin-1")  # one text per byte string, whatever its encoding
+    kept = _kept().get(text)
+    if isinstance(kept, dict):
+        stream, prints = kept.get("stream"), kept.get("prints")
+        if isinstance(stream, str) and isinstance(prints, list):
+            if all(isinstance(found, int) for found in prints):
+                return Measurement(stream, frozenset(prints))
+    tokens = normalise(source)
+    digest = hashlib.sha256(json.dumps(tokens).encode()).hexdigest()
+    measurement = Measurement(digest, frozenset(fingerprints(tokens)))
+    _kept().put(text, {"stream": digest, "prints": sorted(measurement.prints)})
+    return measurement
 
 
 def compare(
@@ -233,9 +263,9 @@ def compare(
     threshold: float = THRESHOLD,
 ) -> SimilarityReport:
     """Fingerprint every source, drop boilerplate, and rank all pairs sharing anything."""
-    boilerplate = measured(skeleton)[1] if skeleton else frozenset()
-    streams = {name: measured(source)[0] for name, source in sources.items()}
-    prints = {name: measured(s)[1] - boilerplate for name, s in sources.items()}
+    boilerplate = measured(skeleton).prints if skeleton else frozenset()
+    streams = {name: measured(source).stream for name, source in sources.items()}
+    prints = {name: measured(s).prints - boilerplate for name, s in sources.items()}
     common: set[int] = set()
     if len(prints) >= COMMON_MIN_CLASS:
         counts = Counter(h for found in prints.values() for h in found)

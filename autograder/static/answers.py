@@ -1,11 +1,12 @@
-"""A static tool's answers kept on disk, one small JSON file per text: a regrade, or the
-same file graded again, needs no tool process at all.
+"""A tool's answers kept on disk, one small JSON file per text: a regrade, or the same file
+graded again, needs no black or mypy process at all (and the class reports no tokeniser).
 
 A tool's answer depends only on the text and on the tool, so the key hashes the text with
 a salt naming everything else: the interpreter, the installed files of the packages that
 answer (their path and modification time, so another version never answers from here) and
-the kit's own files that turn the tool's output into an answer. Only complete answers are
-kept (never a timeout or a crash), written atomically.
+the kit's own files that compute the answer or read it from the tool. Only complete
+answers are kept (never a timeout or a crash), written atomically; a reader checks an
+answer's shape before it trusts it.
 """
 
 from __future__ import annotations
