@@ -4,7 +4,9 @@ its verdicts kept by text, so a file checked before needs no mypy at all."""
 from __future__ import annotations
 
 import fcntl
+import importlib
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -118,6 +120,25 @@ def test_an_answer_is_kept_for_its_text_tools_and_reader_only(
     assert AnswerCache(tmp_path, ("mypy",), (other_reader,)).get("text") is None
     monkeypatch.setattr(sys, "executable", "/elsewhere/bin/python")
     assert AnswerCache(tmp_path, ("mypy",), (reader,)).get("text") is None
+
+
+def test_a_package_installed_beside_mypy_retires_its_answers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A stub package (types-requests, say) changes what mypy says about an import.
+    site = tmp_path / "site-packages"
+    (site / "mypy").mkdir(parents=True)
+    (site / "mypy" / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.delitem(sys.modules, "mypy", raising=False)  # found, not imported
+    importlib.invalidate_caches()
+    kept = AnswerCache(tmp_path / "kept", ("mypy",), ())
+    kept.put("import requests\n", [])
+    assert kept.get("import requests\n") == []
+    time.sleep(0.01)
+    (site / "types_requests").mkdir()  # installed beside it
+    again = AnswerCache(tmp_path / "kept", ("mypy",), ())
+    assert again.get("import requests\n") is None
 
 
 def test_a_kept_answer_that_is_not_a_verdict_is_ignored(

@@ -3,7 +3,8 @@ graded again, needs no black or mypy process at all (and the class reports no to
 
 A tool's answer depends only on the text and on the tool, so the key hashes the text with
 a salt naming everything else: the interpreter, the installed files of the packages that
-answer (their path and modification time, so another version never answers from here) and
+answer (their path and modification time, and that of the folder they are installed in,
+so another version, or a stub package added beside them, never answers from here) and
 the kit's own files that compute the answer or read it from the tool. Only complete
 answers are kept (never a timeout or a crash), written atomically; a reader checks an
 answer's shape before it trusts it.
@@ -22,11 +23,20 @@ from typing import Any
 
 
 def _installed(package: str) -> bytes:
-    """Where ``package`` is installed and when, found without importing it."""
+    """Where ``package`` is installed and when, and when anything was last installed or
+    removed beside it (a stub package changes mypy's verdicts), found without importing
+    it."""
     spec = importlib.util.find_spec(package)
     origin = spec.origin if spec is not None and spec.origin else ""
-    stamp = os.stat(origin).st_mtime_ns if origin else 0
-    return f"{package}\0{origin}\0{stamp}\0".encode()
+    stamps = [os.stat(path).st_mtime_ns for path in _package_paths(origin)]
+    return f"{package}\0{origin}\0{stamps}\0".encode()
+
+
+def _package_paths(origin: str) -> list[str]:
+    """The package's file and the folder holding the package (its site-packages)."""
+    if not origin:
+        return []
+    return [origin, os.path.dirname(os.path.dirname(origin))]
 
 
 class AnswerCache:
