@@ -18,7 +18,7 @@ from autograder.config import default_limits, use_one_blas_thread
 
 use_one_blas_thread()
 
-from autograder.confine.probe import SandboxUnavailable
+from autograder.confine.mode import SandboxUnavailable
 from autograder.intake.submission import IntakeError
 from autograder.pipeline.batch import grade_folder
 from autograder.pipeline.preflight import EnvironmentFault

@@ -17,8 +17,8 @@ import pytest
 
 from autograder.config import KIT_ROOT
 from autograder.confine import process, remote
-from autograder.confine.mode import Confinement
-from autograder.confine.probe import SandboxUnavailable, detect_confinement
+from autograder.confine.mode import Confinement, SandboxUnavailable
+from autograder.confine.probe import detect_confinement
 from autograder.confine.reachability import closed_folder, uid_mode_obstacle
 from autograder.confine.remote import StudentModule
 from autograder.contract.outcomes import Failed

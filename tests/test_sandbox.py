@@ -35,7 +35,7 @@ from autograder.confine.channel import (
 )
 from autograder.confine.jail import JAIL_WORKDIR, python_binds
 from autograder.confine.linux import processes_of
-from autograder.confine.mode import SCRUBBED_ENV, Confinement
+from autograder.confine.mode import SCRUBBED_ENV, Confinement, SandboxUnavailable
 from autograder.confine.probe import detect_confinement
 from autograder.confine.process import ConfinedProcess
 from autograder.confine.remote import StudentModule
@@ -457,7 +457,7 @@ def test_a_root_grader_refuses_to_run_student_code_unconfined(
     probe.detect_confinement.cache_clear()
     try:
         if IS_ROOT:
-            with pytest.raises(probe.SandboxUnavailable, match="MHSA_ALLOW_UNCONFINED"):
+            with pytest.raises(SandboxUnavailable, match="MHSA_ALLOW_UNCONFINED"):
                 probe.detect_confinement()
         else:
             assert probe.detect_confinement().mode == "plain"

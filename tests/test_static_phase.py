@@ -1,12 +1,14 @@
 """The static phase of a batch hands each file on as soon as mypy and black are done with
 it, with the verdict a whole run gives; black's answers are kept for the same text; the
-grader starts its static tools before it imports pytest or jsonschema."""
+grader starts its static tools before it imports numpy, pytest or jsonschema."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -114,23 +116,57 @@ def test_the_kits_schemas_are_valid_schemas() -> None:
         validator_for(schema).check_schema(schema)
 
 
-def test_the_grader_starts_its_static_tools_before_importing_pytest_or_jsonschema() -> (
-    None
-):
+def test_the_entry_points_import_neither_numpy_pytest_nor_jsonschema() -> None:
     probe = subprocess.run(
         [
             sys.executable,
             "-c",
             "import sys\n"
             "import autograder.__main__, autograder.pipeline.batch\n"
-            "print(sorted(m for m in ('pytest', 'jsonschema') if m in sys.modules))\n",
+            "import autograder.deliver.gradescope_run\n"
+            "HEAVY = ('numpy', 'pytest', 'jsonschema')\n"
+            "print(sorted(m for m in HEAVY if m in sys.modules))\n",
         ],
         cwd=KIT_ROOT,
+        env={**os.environ, "PYTHONSTARTUP": ""},
         capture_output=True,
         text=True,
         check=False,
     )
     assert probe.stdout.strip() == "[]", probe.stderr[-2000:]
+
+
+def test_one_new_file_has_mypy_started_before_the_grader_imports_numpy(
+    tmp_path: Path,
+) -> None:
+    # mypy is the longest wait for a text never graded before: it starts first.
+    folder = tmp_path / "one"
+    folder.mkdir()
+    text = (EXAMPLES / "correct.py").read_text() + f"# {uuid.uuid4()}\n"
+    (folder / "mhsa.py").write_text(text)
+    watch = (
+        "import sys\n"
+        "HEAVY = ('numpy', 'pytest', 'jsonschema')\n"
+        "import autograder.static.mypy_run as mypy_run\n"
+        "seen = []\n"
+        "started = mypy_run.MypyRun._round\n"
+        "def watched(self, *args):\n"
+        "    seen.append(sorted(m for m in HEAVY if m in sys.modules))\n"
+        "    return started(self, *args)\n"
+        "mypy_run.MypyRun._round = watched\n"
+        "from autograder.__main__ import main\n"
+        f"main(['grade', {str(folder)!r}, '--out', {str(tmp_path / 'out')!r}, '--quiet'])\n"
+        "print(seen)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", watch],
+        cwd=KIT_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[[]]", done.stdout[-2000:]
 
 
 def test_black_checks_each_file_in_one_pass_with_the_verdict_of_two(

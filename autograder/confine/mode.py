@@ -29,6 +29,10 @@ SCRUBBED_ENV = {
 }
 
 
+class SandboxUnavailable(RuntimeError):
+    """As root, neither the jail nor the uid drop works: grading would run code as root."""
+
+
 @dataclass(frozen=True)
 class Confinement:
     """Which isolation layers this machine grants the grader."""

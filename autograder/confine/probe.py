@@ -19,16 +19,12 @@ from autograder.config import Limits
 from autograder.confine.forked import probe_forked, zygote_failed
 from autograder.confine.jail import JAIL_TOOLS, unshare_prefix
 from autograder.confine.linux import tool
-from autograder.confine.mode import Confinement
+from autograder.confine.mode import Confinement, SandboxUnavailable
 from autograder.confine.process import ConfinedProcess
 from autograder.confine.reachability import uid_mode_obstacle
 from autograder.confine.uid import new_sandbox_uid
 
 PROBE_SECONDS = 30.0
-
-
-class SandboxUnavailable(RuntimeError):
-    """As root, neither the jail nor the uid drop works: grading would run code as root."""
 
 
 def _probe(confinement: Confinement) -> str | None:

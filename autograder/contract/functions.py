@@ -5,13 +5,28 @@ and the deliveries all read them here.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import numpy.typing as npt
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
-FloatArray = npt.NDArray[np.floating[Any]]
-Argument = FloatArray | int | float
+    FloatArray = npt.NDArray[np.floating[Any]]
+    Argument = FloatArray | int | float
+
+
+def __getattr__(name: str) -> Any:
+    """``FloatArray`` and ``Argument`` for a module that uses them at run time: built (and
+    numpy imported) then, so reading a file's functions and starting mypy on it never
+    wait for numpy's import."""
+    if name not in ("FloatArray", "Argument"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import numpy as np
+    import numpy.typing as npt
+
+    arrays = npt.NDArray[np.floating[Any]]
+    return arrays if name == "FloatArray" else arrays | int | float
+
 
 QKV, SDPA, MHA = "create_qkv", "scaled_dot_product_attention", "multi_head_attention"
 FUNCTIONS: tuple[str, ...] = (QKV, SDPA, MHA)

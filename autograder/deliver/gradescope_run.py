@@ -42,7 +42,6 @@ from autograder.config import (
 
 use_one_blas_thread()
 
-from autograder.confine.probe import detect_confinement
 from autograder.confine.protect import protect
 from autograder.intake.discover import student_submission
 from autograder.intake.manifest import Entry
@@ -117,6 +116,8 @@ def instructor_log(
     result: GradeResult, seconds: float, manifest: list[Entry] | None = None
 ) -> str:
     """What Gradescope's instructor-only stdout shows for one run."""
+    from autograder.confine.probe import detect_confinement  # probed by then, cached
+
     lines = [
         f"graded {result.file_name or '(no file)'} for {result.student or '(unknown)'} "
         f"in {seconds:.1f} s",

@@ -19,8 +19,6 @@ from concurrent.futures import Future
 from pathlib import Path
 
 from autograder.config import FIXTURES_DIR, KIT_ROOT, SOLUTION_DIR, Limits
-from autograder.confine.forked import warm_zygote
-from autograder.confine.probe import detect_confinement
 from autograder.confine.protect import exposed_assignments, protect
 from autograder.intake.discover import LOOKED_FOR, discover
 from autograder.intake.submission import Intake, IntakeError, Submission
@@ -84,6 +82,9 @@ class _Probe(threading.Thread):
         self.start()
 
     def run(self) -> None:
+        from autograder.confine.forked import warm_zygote
+        from autograder.confine.probe import detect_confinement
+
         try:
             warm_zygote(detect_confinement(), self.limits)
         except BaseException as exc:  # noqa: B036 - raised again in the caller's thread
@@ -216,7 +217,11 @@ def progress_bar(total: int, quiet: bool) -> Iterator[Callable[[], None]]:
 def warn_if_exposed() -> None:
     """In uid mode, tell staff which command-line values student code could read."""
     names = [n for n in exposed_assignments() if n not in MAKE_VARIABLES]
-    if names and detect_confinement().mode == "uid":
+    if not names:
+        return
+    from autograder.confine.probe import detect_confinement
+
+    if detect_confinement().mode == "uid":
         print(
             f"mhsa: warning: {', '.join(names)} set on a command line (e.g. `make grade "
             f"{names[0]}=...`): without namespaces student code can read every "
@@ -234,11 +239,18 @@ class ReportWriter:
     left to the end: imported during the batch, it raised the tree's peak memory.)
     """
 
-    def __init__(self, out: Path, rubric: Rubric, fresh: bool) -> None:
-        self.out, self.rubric = out, rubric
+    def __init__(self, out: Path, fresh: bool) -> None:
+        self.out = out
         self.left: list[str] = []  # what --fresh left in OUT (not the kit's)
         self._done: set[str] = set()
         self._cleared = not fresh
+
+    @functools.cached_property
+    def rubric(self) -> Rubric:
+        """The rubric, loaded when the first report is written: grading loads it too,
+        after its static tools have started (jsonschema's import is not on their way).
+        """
+        return load_rubric()
 
     def write(self, submission: Submission, result: GradeResult) -> GradeResult:
         """Write ``result``'s reports and take the submission's fingerprints; the result
@@ -350,7 +362,7 @@ def grade_folder(
     warn_if_exposed()
     jobs = jobs if jobs > 0 else (os.cpu_count() or 1)
     jobs = min(jobs, max(len(submissions), 1))
-    writer = ReportWriter(out, load_rubric(), fresh)
+    writer = ReportWriter(out, fresh)
     with progress_bar(len(submissions), quiet) as advance:
         if jobs == 1:
             results = grade_in_turn(submissions, limits, advance)

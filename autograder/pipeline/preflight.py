@@ -23,8 +23,6 @@ import threading
 from collections.abc import Callable, Iterable
 
 from autograder.config import PACKAGE_DIR, Limits
-from autograder.confine.forked import warm_zygote
-from autograder.confine.probe import detect_confinement
 from autograder.intake.submission import Submission
 from autograder.score.result import GradeResult
 from autograder.static.batch import StaticChecks
@@ -93,6 +91,9 @@ def _probe_early(limits: Limits) -> None:
     """Probe the confinement (its answer is cached) and start the zygote that forks the
     confined children, while other work goes on; a failure is raised again, in the
     caller's thread, by the first confined child."""
+    from autograder.confine.forked import warm_zygote
+    from autograder.confine.probe import detect_confinement
+
     with contextlib.suppress(Exception):
         warm_zygote(detect_confinement(), limits)
 

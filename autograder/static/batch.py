@@ -18,7 +18,6 @@ from collections.abc import Iterator
 from autograder.config import KIT_ROOT, Limits
 from autograder.contract.source_text import reading
 from autograder.intake.submission import Submission
-from autograder.static.black_run import BlackRun, black_answers
 from autograder.static.mypy_run import MypyRun, mypy_answers
 from autograder.static.read import read_submission
 from autograder.static.report import StaticReport
@@ -81,6 +80,9 @@ class StaticChecks:
         """black on each file in turn (in this thread; black itself in its worker)."""
         done = 0
         try:
+            # Imported here, after mypy has started: the worker's framing loads numpy.
+            from autograder.static.black_run import BlackRun, black_answers
+
             with BlackRun(limits, black_answers(BLACK_CACHE)) as formatting:
                 for key in keys:
                     formatting.check(self.reports[key])

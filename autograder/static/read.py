@@ -12,7 +12,6 @@ from autograder.config import Limits
 from autograder.confine.untrusted import safe_text
 from autograder.contract.signatures import graded_definitions, unannotated
 from autograder.contract.source_text import SourceDecodeError, decode_source, line_ref
-from autograder.static.black_run import BlackRun
 from autograder.static.report import StaticReport
 
 MAX_SOURCE_BYTES = 512 << 10
@@ -52,6 +51,8 @@ def read_submission(
         )
     _inspect_functions(tree, report)
     if black:
+        from autograder.static.black_run import BlackRun  # its framing loads numpy
+
         with BlackRun(Limits()) as run:
             run.check(report)
     return report
