@@ -13,19 +13,20 @@ if TYPE_CHECKING:
 
     FloatArray = npt.NDArray[np.floating[Any]]
     Argument = FloatArray | int | float
+else:
 
+    def __getattr__(name: str) -> Any:
+        """``FloatArray`` and ``Argument`` for a module that uses them at run time, built
+        (and numpy imported) then: reading a file's functions and starting mypy on it
+        never wait for numpy. (Hidden from type checkers, which see the aliases above and
+        still flag any other name.)"""
+        if name not in ("FloatArray", "Argument"):
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        import numpy as np
+        import numpy.typing as npt
 
-def __getattr__(name: str) -> Any:
-    """``FloatArray`` and ``Argument`` for a module that uses them at run time: built (and
-    numpy imported) then, so reading a file's functions and starting mypy on it never
-    wait for numpy's import."""
-    if name not in ("FloatArray", "Argument"):
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import numpy as np
-    import numpy.typing as npt
-
-    arrays = npt.NDArray[np.floating[Any]]
-    return arrays if name == "FloatArray" else arrays | int | float
+        arrays = npt.NDArray[np.floating[Any]]
+        return arrays if name == "FloatArray" else arrays | int | float
 
 
 QKV, SDPA, MHA = "create_qkv", "scaled_dot_product_attention", "multi_head_attention"
