@@ -7,7 +7,7 @@ and exit status 3. Neither writes a student's row.
 """
 
 # ruff: noqa: E402
-# (the imports after use_one_blas_thread() load numpy, which reads its thread count once)
+# (use_one_blas_thread() first: numpy, imported later by the kit, reads it once)
 from __future__ import annotations
 
 import argparse

@@ -10,10 +10,10 @@ The zygote itself never reads a student byte: the file reaches the child as a de
 Where it runs: in jail mode inside a base jail of its own (``enter_base_jail``, the first
 thing it does: the children's layout without a student file, capabilities kept): PID,
 mount, network, IPC and UTS namespaces and a tmpfs root holding only what Python needs, so
-neither it nor its children can reach the kit, the fixtures or the network. In uid mode (root without namespaces) it switches
-to a throwaway uid of its own and keeps only the capabilities it needs to hand each child
-a fresh uid (``CAP_SETUID``, ``CAP_SETGID``, ``CAP_SETPCAP``, ``CAP_KILL``): the kit, closed
-to other users, is closed to it too.
+neither it nor its children can reach the kit, the fixtures or the network. In uid mode
+(root without namespaces) it switches to a throwaway uid of its own and keeps only the
+capabilities it needs to hand each child a fresh uid (``CAP_SETUID``, ``CAP_SETGID``,
+``CAP_SETPCAP``, ``CAP_KILL``): the kit, closed to other users, is closed to it too.
 
 Like ``child.py`` it imports nothing from the grader: the grader passes this file's text
 to ``python -I -B -u -c`` with a JSON configuration and ``child.py``'s text as arguments.

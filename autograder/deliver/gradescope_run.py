@@ -20,7 +20,7 @@ student code ran unprivileged and could not read the kit's source.
 """
 
 # ruff: noqa: E402
-# (the imports after use_one_blas_thread() load numpy, which reads its thread count once)
+# (use_one_blas_thread() first: numpy, imported later by the kit, reads it once)
 from __future__ import annotations
 
 import argparse

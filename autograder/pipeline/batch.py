@@ -82,10 +82,10 @@ class _Probe(threading.Thread):
         self.start()
 
     def run(self) -> None:
-        from autograder.confine.forked import warm_zygote
-        from autograder.confine.probe import detect_confinement
-
         try:
+            from autograder.confine.forked import warm_zygote
+            from autograder.confine.probe import detect_confinement
+
             warm_zygote(detect_confinement(), self.limits)
         except BaseException as exc:  # noqa: B036 - raised again in the caller's thread
             self.error = exc

@@ -91,10 +91,10 @@ def _probe_early(limits: Limits) -> None:
     """Probe the confinement (its answer is cached) and start the zygote that forks the
     confined children, while other work goes on; a failure is raised again, in the
     caller's thread, by the first confined child."""
-    from autograder.confine.forked import warm_zygote
-    from autograder.confine.probe import detect_confinement
-
     with contextlib.suppress(Exception):
+        from autograder.confine.forked import warm_zygote
+        from autograder.confine.probe import detect_confinement
+
         warm_zygote(detect_confinement(), limits)
 
 
