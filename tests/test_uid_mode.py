@@ -347,6 +347,37 @@ def test_values_set_on_a_command_line_are_named_for_staff() -> None:
     assert "TOKEN" not in exposed_assignments()  # this test's own ancestors set none
 
 
+def test_a_batch_warns_staff_of_a_value_on_its_command_line(tmp_path: Path) -> None:
+    # Warned once grading is done (learning the mode loads numpy, which mypy should not
+    # wait for): the name, never the value.
+    secret = "s3cr3t-" + secrets.token_hex(4)
+    folder = tmp_path / "one"
+    folder.mkdir()
+    shutil.copy(
+        KIT_ROOT / "examples" / "submissions" / "correct.py", folder / "mhsa.py"
+    )
+    grade = '"$0" -m autograder grade "$1" --out "$2"; exit $?'
+    shown = subprocess.run(
+        [
+            "sh",
+            "-c",
+            grade,
+            sys.executable,
+            folder,
+            tmp_path / "out",
+            f"TOKEN={secret}",
+        ],
+        cwd=KIT_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "MHSA_NO_NAMESPACES": "1"},
+    )
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    assert "warning: TOKEN set on a command line" in shown.stderr, shown.stderr
+    assert secret not in shown.stdout + shown.stderr
+
+
 def test_closing_the_kit_reopens_its_interpreter_and_leaves_other_venvs_usable() -> (
     None
 ):

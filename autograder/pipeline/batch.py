@@ -359,7 +359,6 @@ def grade_folder(
     submissions = intake.submissions
     out.mkdir(parents=True, exist_ok=True)
     protect([KIT_ROOT, SOLUTION_DIR, FIXTURES_DIR, source, out])
-    warn_if_exposed()
     jobs = jobs if jobs > 0 else (os.cpu_count() or 1)
     jobs = min(jobs, max(len(submissions), 1))
     writer = ReportWriter(out, fresh)
@@ -368,6 +367,9 @@ def grade_folder(
             results = grade_in_turn(submissions, limits, advance)
         else:  # each student's reports are written as the workers grade the rest
             results = grade_by_workers(submissions, limits, jobs, advance, writer.write)
+    # Not before grading: learning the mode loads numpy, which a new text's mypy should
+    # not wait for. Printed next to the summary, where staff read it.
+    warn_if_exposed()
     rubric = writer.rubric
     ordered = [writer.written(sub, results[sub.id]) for sub in submissions]
     left = writer.left
