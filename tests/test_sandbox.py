@@ -121,6 +121,33 @@ def test_root_grader_gets_the_jail_with_a_throwaway_uid() -> None:
     assert confinement.mode in confinement.describe()
 
 
+@pytest.mark.parametrize("zygote", ["zygote", "start-up path"])
+def test_a_grader_with_a_private_umask_still_gets_the_jail(zygote: str) -> None:
+    # umask 077 (shared servers, hardened images) made every folder of the jail's root
+    # 0700: the sandbox uid could not reach numpy, and the grader fell back to uid mode.
+    if not IS_ROOT or detect_confinement().mode != "jail":
+        pytest.fail(f"no jail on this machine: {detect_confinement().note}")
+    probe = (
+        "from autograder.confine.probe import detect_confinement\n"
+        "print(detect_confinement().mode)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=KIT_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={  # its own zygote, not this process's (started with this umask)
+            **{k: v for k, v in os.environ.items() if not k.startswith("MHSA_ZYGOTE")},
+            "MHSA_NO_ZYGOTE": "1" if zygote != "zygote" else "0",
+        },
+        preexec_fn=lambda: os.umask(0o077),
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "jail", done.stdout + done.stderr
+    assert "afresh" not in done.stderr, done.stderr  # the zygote worked too
+
+
 def test_jailed_child_sees_only_python_its_own_file_and_its_own_processes() -> None:
     if detect_confinement().mode != "jail":
         pytest.fail(f"no jail on this machine: {detect_confinement().note}")

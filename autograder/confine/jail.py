@@ -119,6 +119,9 @@ class JailLayout:
     ]  # (host folder, inside): read-only, nosuid, nodev
     nodes: tuple[str, ...]  # device nodes and /etc/ld.so.cache, bound from the host
     workdir: str = JAIL_WORKDIR.strip("/")
+    # Set before anything is made: the grader's own umask (077 on many shared servers)
+    # would close every folder of the root to the child's unprivileged uid.
+    umask: int = 0o022
 
     def as_json(self) -> dict[str, object]:
         """The layout as the zygote reads it."""
@@ -166,6 +169,7 @@ def jail_script(
     layout = jail_layout(limits, python_binds)
     jail_at = '"$R"'  # every path below is under the jail; no cd (it would set PWD)
     lines = [
+        f"umask {layout.umask:03o}",
         f"R={q(root.rstrip('/'))}",
         f"mount -t tmpfs -o {layout.tmpfs},nosuid,nodev mhsa-jail {jail_at}",
         "mkdir -p " + " ".join(f"{jail_at}/{q(f)}" for f in layout.folders),

@@ -141,6 +141,7 @@ def _bind_flags(host: str) -> int:
 def build_tree(layout: dict[str, Any], root: str) -> None:
     """Mount a fresh tmpfs at ``root`` and lay ``layout`` out in it (``jail.JailLayout``):
     folders, links, read-only binds, device nodes, ``/proc``. Runs as namespace root."""
+    os.umask(layout["umask"])
     _mount("mhsa-jail", root, "tmpfs", MS_NOSUID | MS_NODEV, layout["tmpfs"])
     for folder in layout["folders"]:
         os.makedirs(f"{root}/{folder}", exist_ok=True)
@@ -509,6 +510,9 @@ def main() -> None:
     import numpy  # noqa: F401 - the point of the zygote: imported once, before any fork
 
     Zygote(listener, lifeline, config, modules).serve()
+    # The grader waits for this exit: skip tearing numpy's objects down (it writes no
+    # buffered output: it runs with -u).
+    os._exit(0)
 
 
 if __name__ == "__main__":
