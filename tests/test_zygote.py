@@ -586,3 +586,31 @@ def _wait_for(predicate: object, seconds: float = 10.0) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+def test_a_temporary_folder_too_deep_for_a_socket_still_gets_a_zygote(
+    tmp_path: Path,
+) -> None:
+    # A Unix socket's path holds at most 107 bytes: under a deep TMPDIR the zygote's
+    # socket could not be bound, and every child started afresh.
+    deep = tmp_path / ("d" * 60) / ("e" * 40)
+    deep.mkdir(parents=True)
+    probe = (
+        "import tempfile\n"
+        "from autograder.confine.probe import detect_confinement\n"
+        f"print(detect_confinement().mode, tempfile.gettempdir() == {str(deep)!r})\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=KIT_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={  # its own zygote, not this process's
+            **{k: v for k, v in os.environ.items() if not k.startswith("MHSA_ZYGOTE")},
+            "TMPDIR": str(deep),
+        },
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split()[1] == "True", done.stdout  # TMPDIR was in force
+    assert "afresh" not in done.stderr, done.stderr

@@ -65,6 +65,7 @@ from autograder.confine.uid import (
 
 ZYGOTE_SOURCE = Path(__file__).with_name("zygote.py")
 ZYGOTE_SOCKET = "MHSA_ZYGOTE_{}"  # .format(mode.upper()): its socket, for the workers
+SOCKET_PATH_MAX = 107  # bytes of a Unix socket's path (sun_path, less its NUL)
 NO_ZYGOTE = "MHSA_NO_ZYGOTE"  # "1": every child takes the start-up path
 START_SECONDS = 30.0  # the zygote's start (numpy's import) on a busy machine
 KILL_SECONDS = 10.0  # a killed child's namespace is empty well before this
@@ -75,6 +76,17 @@ class ZygoteUnavailable(Exception):
     """The zygote could not start or stopped answering: use the start-up path."""
 
 
+def zygote_folder() -> Path:
+    """A new folder (0700) for a zygote's socket: in the temporary folder, or in ``/tmp``
+    when the temporary folder's path is too long for a socket's (``TMPDIR`` deep in a
+    home or scratch folder), which would otherwise start every child afresh."""
+    folder = Path(tempfile.mkdtemp(prefix="mhsa-zygote-"))
+    if len(os.fsencode(folder / "socket")) <= SOCKET_PATH_MAX:
+        return folder
+    folder.rmdir()
+    return Path(tempfile.mkdtemp(prefix="mhsa-zygote-", dir="/tmp"))
+
+
 class ZygoteServer:
     """The zygote process, owned by the grader process that started it.
 
@@ -83,9 +95,7 @@ class ZygoteServer:
     """
 
     def __init__(self, confinement: Confinement, limits: Limits) -> None:
-        self.folder = Path(
-            tempfile.mkdtemp(prefix="mhsa-zygote-")
-        )  # 0700, the grader's
+        self.folder = zygote_folder()  # 0700, the grader's
         self.uid: int | None = None  # uid mode: the zygote's own throwaway uid
         self.path = self.folder / "socket"
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
