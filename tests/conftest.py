@@ -44,6 +44,28 @@ def run_kit(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def mode_in_new_process(
+    env: dict[str, str], umask: int | None = None
+) -> subprocess.CompletedProcess[str]:
+    """A new Python in the kit prints the sandbox mode it detects (stdout) and any warning
+    (stderr), under ``env`` and ``umask``; it starts its own zygote, not this process's.
+    """
+    probe = (
+        "from autograder.confine.probe import detect_confinement\n"
+        "print(detect_confinement().mode)\n"
+    )
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("MHSA_ZYGOTE")}
+    return subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=KIT_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**inherited, **env},
+        preexec_fn=None if umask is None else lambda: os.umask(umask),
+    )
+
+
 needs_uid_mode = pytest.mark.skipif(
     UID_MODE_OBSTACLE is not None,
     reason=f"other users cannot run this interpreter here: {UID_MODE_OBSTACLE}",

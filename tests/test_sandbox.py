@@ -40,7 +40,7 @@ from autograder.confine.probe import detect_confinement
 from autograder.confine.process import ConfinedProcess
 from autograder.confine.remote import StudentModule
 from autograder.contract.outcomes import Failed, Returned
-from tests.conftest import needs_uid_mode
+from tests.conftest import mode_in_new_process, needs_uid_mode
 
 LIMITS = replace(Limits().scaled(3.0), memory_bytes=768 << 20)
 IS_ROOT = os.geteuid() == 0
@@ -127,22 +127,8 @@ def test_a_grader_with_a_private_umask_still_gets_the_jail(zygote: str) -> None:
     # 0700: the sandbox uid could not reach numpy, and the grader fell back to uid mode.
     if not IS_ROOT or detect_confinement().mode != "jail":
         pytest.fail(f"no jail on this machine: {detect_confinement().note}")
-    probe = (
-        "from autograder.confine.probe import detect_confinement\n"
-        "print(detect_confinement().mode)\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=KIT_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-        env={  # its own zygote, not this process's (started with this umask)
-            **{k: v for k, v in os.environ.items() if not k.startswith("MHSA_ZYGOTE")},
-            "MHSA_NO_ZYGOTE": "1" if zygote != "zygote" else "0",
-        },
-        preexec_fn=lambda: os.umask(0o077),
-    )
+    no_zygote = "1" if zygote != "zygote" else "0"
+    done = mode_in_new_process({"MHSA_NO_ZYGOTE": no_zygote}, umask=0o077)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "jail", done.stdout + done.stderr
     assert "afresh" not in done.stderr, done.stderr  # the zygote worked too
