@@ -348,22 +348,35 @@ def test_values_set_on_a_command_line_are_named_for_staff() -> None:
     assert "TOKEN" not in exposed_assignments()  # this test's own ancestors set none
 
 
-def test_a_batch_warns_staff_of_a_value_on_its_command_line(tmp_path: Path) -> None:
-    # Warned once grading is done (learning the mode loads numpy, which mypy should not
-    # wait for): the name, never the value.
+@pytest.mark.parametrize("grading", ["done", "failed"])
+def test_a_batch_warns_staff_of_a_value_on_its_command_line(
+    tmp_path: Path, grading: str
+) -> None:
+    # Warned once grading is over (learning the mode loads numpy, which mypy should not
+    # wait for), even when it failed: the name, never the value.
     secret = "s3cr3t-" + secrets.token_hex(4)
     folder = tmp_path / "one"
     folder.mkdir()
     shutil.copy(
         KIT_ROOT / "examples" / "submissions" / "correct.py", folder / "mhsa.py"
     )
-    grade = '"$0" -m autograder grade "$1" --out "$2"; exit $?'
+    grade = (
+        "import sys\n"
+        "import autograder.pipeline.batch as batch\n"
+        "def broken(*args):\n"
+        "    raise batch.EnvironmentFault('the machine broke')\n"
+        f"if {grading == 'failed'}:\n"
+        "    batch.grade_in_turn = broken\n"
+        "from autograder.__main__ import main\n"
+        "sys.exit(main(['grade', sys.argv[1], '--out', sys.argv[2]]))\n"
+    )
     shown = subprocess.run(
         [
             "sh",
             "-c",
-            grade,
+            '"$0" -c "$1" "$2" "$3"; exit $?',
             sys.executable,
+            grade,
             folder,
             tmp_path / "out",
             f"TOKEN={secret}",
@@ -374,7 +387,7 @@ def test_a_batch_warns_staff_of_a_value_on_its_command_line(tmp_path: Path) -> N
         check=False,
         env={**os.environ, "MHSA_NO_NAMESPACES": "1"},
     )
-    assert shown.returncode == 0, shown.stderr[-2000:]
+    assert (shown.returncode == 0) == (grading == "done"), shown.stderr[-2000:]
     named = re.search(r"warning: (.+?) set on a command line", shown.stderr)
     assert named is not None, shown.stderr  # the runner's own names may come first
     assert "TOKEN" in named.group(1).split(", "), shown.stderr

@@ -219,9 +219,14 @@ def warn_if_exposed() -> None:
     names = [n for n in exposed_assignments() if n not in MAKE_VARIABLES]
     if not names:
         return
+    from autograder.confine.mode import SandboxUnavailable
     from autograder.confine.probe import detect_confinement
 
-    if detect_confinement().mode == "uid":
+    try:
+        mode = detect_confinement().mode
+    except SandboxUnavailable:  # no student code ran: nothing was exposed to it
+        return
+    if mode == "uid":
         print(
             f"mhsa: warning: {', '.join(names)} set on a command line (e.g. `make grade "
             f"{names[0]}=...`): without namespaces student code can read every "
@@ -362,14 +367,18 @@ def grade_folder(
     jobs = jobs if jobs > 0 else (os.cpu_count() or 1)
     jobs = min(jobs, max(len(submissions), 1))
     writer = ReportWriter(out, fresh)
-    with progress_bar(len(submissions), quiet) as advance:
-        if jobs == 1:
-            results = grade_in_turn(submissions, limits, advance)
-        else:  # each student's reports are written as the workers grade the rest
-            results = grade_by_workers(submissions, limits, jobs, advance, writer.write)
-    # Not before grading: learning the mode loads numpy, which a new text's mypy should
-    # not wait for. Printed next to the summary, where staff read it.
-    warn_if_exposed()
+    try:
+        with progress_bar(len(submissions), quiet) as advance:
+            if jobs == 1:
+                results = grade_in_turn(submissions, limits, advance)
+            else:  # each student's reports are written as the workers grade the rest
+                results = grade_by_workers(
+                    submissions, limits, jobs, advance, writer.write
+                )
+    finally:
+        # Not before grading: learning the mode loads numpy, which a new text's mypy
+        # should not wait for. Told even when grading failed: student code may have run.
+        warn_if_exposed()
     rubric = writer.rubric
     ordered = [writer.written(sub, results[sub.id]) for sub in submissions]
     left = writer.left
