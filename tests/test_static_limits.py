@@ -98,6 +98,31 @@ def test_decorating_a_graded_function_with_no_type_check_costs_the_typing_point(
     assert any("no_type_check" in problem for problem in typing_problems(report))
 
 
+@pytest.mark.parametrize(
+    "decorator",
+    [
+        "@typing.no_type_check",
+        "@typing.\uff4e\uff4f_type_check",  # fullwidth: Python folds it to NFKC
+        "@typing.no_type_check_decorator(lambda f: f)",
+    ],
+    ids=["attribute", "fullwidth", "decorator-factory"],
+)
+def test_no_type_check_is_seen_however_it_is_spelled(decorator: str) -> None:
+    source = CORRECT.replace(
+        b"import numpy as np", b"import typing\n\nimport numpy as np", 1
+    ).replace(b"\ndef create_qkv", f"\n{decorator}\ndef create_qkv".encode(), 1)
+    report = read_submission(source, black=False)
+    assert report.fatal is None
+    assert report.silenced
+    report.mypy_errors = []
+    assert any("no_type_check" in problem for problem in typing_problems(report))
+
+
+def test_a_file_that_never_names_no_type_check_is_not_silenced() -> None:
+    report = read_submission(CORRECT, black=False)
+    assert report.fatal is None and report.silenced == []
+
+
 def _submissions(*sources: tuple[str, bytes]) -> list[Submission]:
     return [Submission(name, f"{name}.py", data) for name, data in sources]
 

@@ -10,12 +10,15 @@ import csv
 import re
 import statistics
 import struct
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
 from matplotlib.image import imread
 
+from autograder.config import KIT_ROOT
 from autograder.intake.discover import discover
 from autograder.pipeline.batch import grade_folder
 from autograder.report import summary as summary_module
@@ -250,6 +253,48 @@ def test_missing_matplotlib_still_writes_the_page(
     markdown = (tmp_path / SUMMARY_MD).read_text()
     assert "Charts were not drawn: matplotlib is not available" in markdown
     assert SCORES_PNG not in markdown and not (tmp_path / SCORES_PNG).exists()
+
+
+def _in_new_python(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=KIT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_a_batch_imports_matplotlib_while_its_last_files_are_graded() -> None:
+    # The charts are drawn after the last grade; the import they need (about 0.5 s of
+    # CPU) starts once the static tools have ended, beside the workers, not after them.
+    batch = _in_new_python(
+        "import sys, threading\n"
+        "from autograder.config import Limits\n"
+        "from pathlib import Path\n"
+        "from autograder.intake.discover import discover\n"
+        "from autograder.pipeline.batch import grade_by_workers\n"
+        "before = 'matplotlib' in sys.modules\n"
+        f"subs = discover(Path({str(EXAMPLES)!r})).submissions[:2]\n"
+        "grade_by_workers(subs, Limits().scaled(2.0), 2, lambda: None)\n"
+        "loading = [t for t in threading.enumerate() if t.name == 'matplotlib-import']\n"
+        "for thread in loading:\n"
+        "    thread.join()\n"
+        "print(before, 'matplotlib.figure' in sys.modules)\n"
+    )
+    assert batch.stdout.split() == ["False", "True"], batch.stderr[-2000:]
+
+
+def test_a_background_import_without_matplotlib_stays_quiet() -> None:
+    loading = _in_new_python(
+        "import sys\n"
+        "sys.modules['matplotlib'] = None  # not installed\n"
+        "from autograder.report.charts import load_in_background\n"
+        "load_in_background().join()\n"
+        "print('matplotlib.figure' in sys.modules)\n"
+    )
+    assert loading.stdout.split() == ["False"] and loading.stderr == ""
 
 
 def test_a_summary_failure_warns_instead_of_raising(

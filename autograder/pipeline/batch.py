@@ -28,6 +28,7 @@ from autograder.pipeline.preflight import (
     known_good,
     prove,
 )
+from autograder.report.charts import load_in_background
 from autograder.report.gradebook import (
     GRADEBOOK_CSV,
     Gradebook,
@@ -186,6 +187,9 @@ def grade_by_workers(
                 futures[key].add_done_callback(lambda _: progress())
             collect(block=False)
         checks.finish()
+        # mypy and black have ended, their memory is free: the class charts' import
+        # runs while the workers grade the last files instead of after them.
+        load_in_background()
         if not faults:
             collect(block=True)
         if faults:

@@ -67,10 +67,22 @@ def _inspect_functions(tree: ast.Module, report: StaticReport) -> None:
     for canonical, node in graded_definitions(tree).items():
         report.defined[canonical] = node.name
         report.unannotated[canonical] = unannotated(node)
+    report.silenced = _silencers(tree, report.text)
+
+
+def _silencers(tree: ast.Module, text: str) -> list[str]:
+    """The names of ``NO_TYPE_CHECK`` that occur in ``tree``, sorted.
+
+    An ASCII text that never spells ``no_type_check`` has none, and walking the tree was
+    half of parsing a file. Only ASCII texts are skipped: Python folds identifiers to NFKC,
+    so a fullwidth ``ｎｏ_type_check`` is the same name in the tree.
+    """
+    if text.isascii() and "no_type_check" not in text:
+        return []
     names = {
         getattr(node, attribute)
         for node in ast.walk(tree)
         for attribute in ("id", "attr", "name")
         if isinstance(getattr(node, attribute, None), str)
     }
-    report.silenced = sorted(NO_TYPE_CHECK & names)
+    return sorted(NO_TYPE_CHECK & names)
