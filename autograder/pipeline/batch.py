@@ -77,17 +77,23 @@ class _Probe(threading.Thread):
     raised (a sandbox that cannot work stops the batch as before)."""
 
     def __init__(self, limits: Limits) -> None:
+        # Their modules are imported here, in the caller's thread, which goes on importing
+        # the kit's others: one thread could otherwise meet a module the other has only
+        # half imported.
+        from autograder.confine.forked import warm_zygote
+        from autograder.confine.probe import detect_confinement
+
+        def work() -> None:
+            warm_zygote(detect_confinement(), limits)
+
         super().__init__(name="probe", daemon=True)
-        self.limits = limits
+        self.work = work
         self.error: BaseException | None = None
         self.start()
 
     def run(self) -> None:
         try:
-            from autograder.confine.forked import warm_zygote
-            from autograder.confine.probe import detect_confinement
-
-            warm_zygote(detect_confinement(), self.limits)
+            self.work()
         except BaseException as exc:  # noqa: B036 - raised again in the caller's thread
             self.error = exc
 
@@ -108,6 +114,7 @@ def grade_by_workers(
     jobs: int,
     progress: Callable[[], None],
     on_graded: Callable[[Submission, GradeResult], GradeResult] | None = None,
+    probe: _Probe | None = None,
 ) -> dict[str, GradeResult]:
     """Grade ``submissions`` in ``jobs`` worker processes, each as soon as its static
     checks are done, the known-good first among them; hand each result to ``on_graded``
@@ -116,8 +123,8 @@ def grade_by_workers(
 
     The workers are forked before the static tools start (no thread exists yet), from a
     process that has already imported pytest and numpy, loaded the cases, probed the
-    confinement and started the zygote: they start at once, share those pages and one
-    zygote. Raises ``EnvironmentFault`` (after cancelling what has not started, and
+    confinement and started the zygote (``probe``, started by the caller, or here): they
+    start at once, share those pages and one zygote. Raises ``EnvironmentFault`` (after cancelling what has not started, and
     before any student's result reaches ``on_graded``) when the known-good is not full.
     """
     from concurrent.futures import ProcessPoolExecutor  # only batches pay for these
@@ -130,10 +137,10 @@ def grade_by_workers(
     _worker.update(cases=load_cases(), rubric=rubric, limits=limits)
     good = known_good()
     by_id = {sub.id: sub for sub in [good, *submissions]}
-    # Probed once, here: every worker inherits the answer, and connects to the zygote
-    # started here rather than starting one of its own. The files are parsed while the
-    # zygote starts; its thread has ended before the workers are forked.
-    probe = _Probe(limits)
+    # Probed once, for the batch: every worker inherits the answer, and connects to the
+    # zygote started here rather than starting one of its own. The files are parsed while
+    # the zygote starts; its thread has ended before the workers are forked.
+    probe = probe or _Probe(limits)
     parsed_reports = {sub.id: parsed(sub) for sub in [good, *submissions]}
     probe.join()
     futures: dict[str, Future[GradeResult]] = {}
@@ -370,6 +377,9 @@ def grade_folder(
     protect([KIT_ROOT, SOLUTION_DIR, FIXTURES_DIR, source, out])
     jobs = jobs if jobs > 0 else (os.cpu_count() or 1)
     jobs = min(jobs, max(len(submissions), 1))
+    # A batch's zygote starts now, once OUT and the kit are protected: it boots while
+    # this process loads the cases and parses the files (one file's mypy goes first).
+    probe = _Probe(limits) if jobs > 1 else None
     writer = ReportWriter(out, fresh)
     try:
         with progress_bar(len(submissions), quiet) as advance:
@@ -377,7 +387,7 @@ def grade_folder(
                 results = grade_in_turn(submissions, limits, advance)
             else:  # each student's reports are written as the workers grade the rest
                 results = grade_by_workers(
-                    submissions, limits, jobs, advance, writer.write
+                    submissions, limits, jobs, advance, writer.write, probe
                 )
     finally:
         # Not before grading: learning the mode loads numpy, which a new text's mypy
