@@ -5,6 +5,8 @@ rows and folders replaced, every other row kept, counts printed); --fresh starts
 from __future__ import annotations
 
 import csv
+import dataclasses
+import json
 import shutil
 import subprocess
 import sys
@@ -15,7 +17,7 @@ import pytest
 
 from autograder.config import KIT_ROOT
 from autograder.intake.submission import Submission
-from autograder.report.grade_record import read_record, write_record
+from autograder.report.grade_record import RECORD, read_record, write_record
 from autograder.report.gradebook import Gradebook, merge, read_gradebook
 from autograder.score.rubric import load_rubric
 from tests.conftest import EXAMPLES, GradedBatch, run_kit
@@ -217,4 +219,8 @@ def test_a_grade_record_reads_back_as_the_result_it_recorded(
         recorded = read_record(tmp_path)
         assert recorded is not None, result.submission
         assert recorded[0] == replace(result, printed="")
+        document = json.loads((tmp_path / RECORD).read_text())  # as asdict gives it
+        assert document["result"] == json.loads(
+            json.dumps(dataclasses.asdict(replace(result, printed="")))
+        )
         assert recorded[1].source == b"x = 1\n"
