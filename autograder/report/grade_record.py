@@ -47,7 +47,9 @@ def _fields(value: object) -> dict[str, Any]:
     batch's time writing records)."""
     if not dataclasses.is_dataclass(value) or isinstance(value, type):
         raise TypeError(f"{type(value).__name__} cannot be written to a record")
-    return {field.name: getattr(value, field.name) for field in dataclasses.fields(value)}
+    return {
+        field.name: getattr(value, field.name) for field in dataclasses.fields(value)
+    }
 
 
 def read_record(folder: Path) -> tuple[GradeResult, Submission] | None:
