@@ -194,10 +194,10 @@ def grade_by_workers(
                 futures[key].add_done_callback(lambda _: progress())
             collect(block=False)
         checks.finish()
-        # mypy and black have ended, their memory is free: the class charts' import
-        # runs while the workers grade the last files instead of after them.
-        load_in_background()
         if not faults:
+            # mypy and black have ended, their memory is free: the class charts' import
+            # runs while the workers grade the last files instead of after them.
+            load_in_background()
             collect(block=True)
         if faults:
             pool.shutdown(wait=True, cancel_futures=True)
