@@ -123,9 +123,10 @@ def grade_by_workers(
 
     The workers are forked before the static tools start (no thread exists yet), from a
     process that has already imported pytest and numpy, loaded the cases, probed the
-    confinement and started the zygote (``probe``, started by the caller, or here): they
-    start at once, share those pages and one zygote. Raises ``EnvironmentFault`` (after cancelling what has not started, and
-    before any student's result reaches ``on_graded``) when the known-good is not full.
+    confinement and started the zygote (``probe``: started by the caller, else here):
+    they start at once, share those pages and one zygote. Raises ``EnvironmentFault``
+    (after cancelling what has not started, and before any student's result reaches
+    ``on_graded``) when the known-good is not full.
     """
     from concurrent.futures import ProcessPoolExecutor  # only batches pay for these
     from multiprocessing import get_context
@@ -138,8 +139,8 @@ def grade_by_workers(
     good = known_good()
     by_id = {sub.id: sub for sub in [good, *submissions]}
     # Probed once, for the batch: every worker inherits the answer, and connects to the
-    # zygote started here rather than starting one of its own. The files are parsed while
-    # the zygote starts; its thread has ended before the workers are forked.
+    # probe's zygote rather than starting one of its own. The files are parsed while the
+    # zygote starts; the probe's thread has ended before the workers are forked.
     probe = probe or _Probe(limits)
     parsed_reports = {sub.id: parsed(sub) for sub in [good, *submissions]}
     probe.join()
@@ -378,7 +379,8 @@ def grade_folder(
     jobs = jobs if jobs > 0 else (os.cpu_count() or 1)
     jobs = min(jobs, max(len(submissions), 1))
     # A batch's zygote starts now, once OUT and the kit are protected: it boots while
-    # this process loads the cases and parses the files (one file's mypy goes first).
+    # this process loads the cases and parses the files. (One file is graded in turn,
+    # which starts mypy before anything else and probes afterwards.)
     probe = _Probe(limits) if jobs > 1 else None
     writer = ReportWriter(out, fresh)
     try:
