@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from bench import run as bench_run
 from bench.population import VARIANTS, write_population
 from bench.run import Table
 
@@ -95,10 +97,24 @@ def test_bench_prints_every_row_and_grades_what_it_times(bench_output: str) -> N
     assert "6 gradebook rows" in row(rows, "batch, regrade: 6 generated submissions")
     memory = row(rows, "grader peak memory")
     assert "summed PSS" in memory and "largest process" in memory
+    sampled = re.search(r"(\d+) MB summed PSS", memory)  # its own, sampled batch
+    assert sampled is not None and int(sampled.group(1)) > 0, memory
     assert "(float32 out)" in row(rows, "reference `multi_head_attention`, float32")
     torch_row = row(rows, "PyTorch")
     assert "ratio reference / PyTorch" in torch_row or "ratio skipped" in torch_row
     assert "Machine: " in bench_output and "load average" in bench_output
+
+
+def test_a_timed_run_has_no_memory_sampler_beside_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The sampler's walks of /proc took about 4 % of a class's CPU from the command.
+    started: list[object] = []
+    monkeypatch.setattr(
+        bench_run.TreeMemory, "start", lambda self: started.append(self)
+    )
+    measured = bench_run.run_measured(["true"], dict(os.environ), tmp_path / "log")
+    assert measured.returncode == 0 and started == []
 
 
 def test_generated_class_mixes_correct_mistaken_and_broken(tmp_path: Path) -> None:
