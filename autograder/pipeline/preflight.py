@@ -90,11 +90,12 @@ def fault(result: GradeResult, mypy_errors: list[str] | None) -> str | None:
 def _probe_early(limits: Limits) -> None:
     """Probe the confinement (its answer is cached) and start the zygote that forks the
     confined children, while other work goes on; a failure is raised again, in the
-    caller's thread, by the first confined child."""
-    with contextlib.suppress(Exception):
-        from autograder.confine.forked import warm_zygote
-        from autograder.confine.probe import detect_confinement
+    caller's thread, by the first confined child. Its modules are imported by the
+    caller (``grade_in_turn``), never beside another thread's imports."""
+    from autograder.confine.forked import warm_zygote
+    from autograder.confine.probe import detect_confinement
 
+    with contextlib.suppress(Exception):
         warm_zygote(detect_confinement(), limits)
 
 
@@ -112,6 +113,9 @@ def grade_in_turn(
     """
     good = known_good()
     checks = StaticChecks([*submissions, good], limits)
+    import autograder.confine.forked  # noqa: F401 - for _probe_early, in this thread
+    import autograder.confine.probe  # noqa: F401
+
     probing = threading.Thread(target=_probe_early, args=(limits,), daemon=True)
     probing.start()
     from autograder.cases.casebook import load_cases  # imported while mypy works

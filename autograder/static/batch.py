@@ -71,19 +71,24 @@ class StaticChecks:
             on_settled=lambda key: self._events.put((MYPY, key)),
             answers=mypy_answers(MYPY_ANSWERS),
         )
+        # Imported now, after mypy has started (the worker's framing loads numpy), and in
+        # this thread: one importing beside another could meet a half-imported module.
+        from autograder.static.black_run import BlackRun, black_answers
+
+        def black_run() -> BlackRun:
+            return BlackRun(limits, black_answers(BLACK_CACHE))
+
+        self._black_run = black_run
         self._black = threading.Thread(
-            target=self._format, args=(checked, limits), daemon=True
+            target=self._format, args=(checked,), daemon=True
         )
         self._black.start()
 
-    def _format(self, keys: list[str], limits: Limits) -> None:
+    def _format(self, keys: list[str]) -> None:
         """black on each file in turn (in this thread; black itself in its worker)."""
         done = 0
         try:
-            # Imported here, after mypy has started: the worker's framing loads numpy.
-            from autograder.static.black_run import BlackRun, black_answers
-
-            with BlackRun(limits, black_answers(BLACK_CACHE)) as formatting:
+            with self._black_run() as formatting:
                 for key in keys:
                     formatting.check(self.reports[key])
                     self._events.put((BLACK, key))
