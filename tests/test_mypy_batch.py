@@ -8,6 +8,7 @@ import importlib
 import sys
 import time
 from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 
 import pytest
@@ -160,3 +161,26 @@ def test_black_can_run_after_parsing_while_mypy_works() -> None:
         formatting.check(report)
     assert report.black_clean is False and "black would reformat" in report.black_note
     assert read_submission(source).black_clean is False
+
+
+class CountedSet(set[str]):
+    """A set that counts the differences taken from it."""
+
+    differences = 0
+
+    def __sub__(self, other: AbstractSet[object]) -> set[str]:
+        CountedSet.differences += 1
+        return {item for item in self if item not in other}
+
+
+def test_the_file_mypy_works_on_is_found_in_one_pass() -> None:
+    """The watch asks which file mypy is on after every read of its output (about 1,500
+    reads over a new class): each ask once took the written-but-unfinished set again
+    for every scheduled file, 0.34 s of the grader's CPU over a class of 200."""
+    heard = mypy_run._Round()
+    heard.scheduled = [f"submission_{i}" for i in range(200)]
+    heard.written = CountedSet(heard.scheduled[:150])
+    heard.finished = set(heard.scheduled[:149])
+    CountedSet.differences = 0
+    assert heard.current() == "submission_149"
+    assert CountedSet.differences == 1

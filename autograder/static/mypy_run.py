@@ -112,9 +112,10 @@ class _Round:
         """The file mypy is working on: one whose interface is written but whose messages
         have not come out (its bodies are being checked), else the first scheduled one not
         written yet (its interface is), else the one it is parsing."""
-        checking = [m for m in self.scheduled if m in self.written - self.finished]
-        if checking:
-            return checking[0]
+        bodies = self.written - self.finished  # once: it is asked after every read
+        checking = next((m for m in self.scheduled if m in bodies), None)
+        if checking is not None:
+            return checking
         if self.scheduled:
             return next((m for m in self.scheduled if m not in self.written), None)
         return self.parsing
@@ -359,8 +360,9 @@ class MypyRun:
                         heard.hear(names[fd], line.decode("utf-8", "replace"))
                 now = heard.clock()
                 limit = self.limits.mypy_seconds
-                warming = now - started < TOOL_START_SECONDS and heard.current() is None
-                stuck = heard.current() is not None and now - heard.since > limit
+                working = heard.current() is not None
+                warming = now - started < TOOL_START_SECONDS and not working
+                stuck = working and now - heard.since > limit
                 silent = now - heard.heard > limit and not warming
                 # Asleep rather than working (it should never be): a wall-clock backstop.
                 stalled = time.monotonic() - heard.heard_wall > limit * STALL_FACTOR
