@@ -57,6 +57,8 @@ def left(folder):
 facts = {"uid": os.getuid(), "pid": os.getpid(),
          "pids": sorted(int(p) for p in os.listdir("/proc") if p.isdigit()),
          "left": sorted(left(".") | left(os.environ["TMPDIR"])),
+         "ns": {kind: os.readlink(f"/proc/self/ns/{kind}")
+                for kind in ("pid", "mnt", "net", "ipc", "uts")},
          "notes": [os.path.exists(os.path.join(place, NOTE)) for place in places],
          "fds": sorted(os.readlink(f"/proc/self/fd/{fd}").split(":")[0]
                        for fd in os.listdir("/proc/self/fd")
@@ -148,6 +150,16 @@ def test_each_forked_child_gets_a_fresh_root_uid_and_process_tree(mode: str) -> 
     if mode == "jail":
         assert first["pid"] == second["pid"] == 1  # each is its own namespace's init
         assert first["pids"] == second["pids"] == [1]
+        # Every namespace its own, none the zygote's (the zygote makes the PID namespace,
+        # the child the others). Two children's are not compared: one ends before the
+        # next starts, and the kernel may give a new namespace a freed one's number.
+        server = serving("jail")
+        assert server is not None
+        zygote = zygote_pid(server)
+        for facts in (first, second):
+            assert isinstance(facts["ns"], dict)
+            for kind, name in facts["ns"].items():
+                assert name != os.readlink(f"/proc/{zygote}/ns/{kind}"), kind
     else:
         assert first["pid"] != second["pid"]
 

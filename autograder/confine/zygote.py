@@ -225,21 +225,18 @@ def apply_limits(limits: dict[str, int]) -> None:
         resource.setrlimit(which, (value, value))
 
 
-def become_child(
-    job: dict[str, Any], fds: list[int], child: types.ModuleType, gate: int | None
-) -> None:
-    """Confine this forked process for one submission, then run ``child.py``'s main."""
+def become_child(job: dict[str, Any], fds: list[int], child: types.ModuleType) -> None:
+    """Confine this forked process for one submission, then run ``child.py``'s main. In
+    jail mode it is already the first process of a PID namespace of its own."""
     status = CHILD_FAILED
     try:
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        if gate is not None:  # wait until the zygote has reaped the middle process
-            os.read(gate, 1)
-            os.close(gate)
         request_fd, reply_fd, output_fd = fds[:3]
         uid = job.get("uid")
         os.setsid()
         if job["mode"] == "jail":
+            _check(_libc.unshare(CHILD_NAMESPACES & ~CLONE_NEWPID), "unshare")
             root = build_root(job["layout"], job["mountpoint"], fds[3], uid)
             os.chdir(root)
             os.chroot(".")
@@ -310,6 +307,12 @@ class Zygote:
         self.owners: dict[int, tuple[socket.socket, int]] = (
             {}
         )  # pid -> (connection, id)
+        # jail mode: its own PID namespace, taken back after each child's fork (_fork)
+        self.pid_namespace = (
+            os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+            if config["mode"] == "jail"
+            else -1
+        )
         self.wake_read, wake_write = os.pipe()
         os.set_blocking(wake_write, False)
         signal.signal(signal.SIGCHLD, lambda *_: None)
@@ -410,46 +413,29 @@ class Zygote:
         os.close(pidfd)
 
     def _fork(self, job: dict[str, Any], fds: list[int]) -> int:
-        """Fork the child; in jail mode through an intermediate process that makes its
-        namespaces (the child is the first process of its PID namespace) and exits, so
-        the child is reparented to this zygote (its PID namespace's init)."""
+        """Fork the child. In jail mode it is the first process of a PID namespace of its
+        own, made here for this one fork (``unshare(CLONE_NEWPID)`` applies to the next
+        child only; the zygote then takes its own namespace back for the one after), and
+        it makes its other namespaces itself (``become_child``)."""
         if job["mode"] != "jail":
             pid = os.fork()
             if pid == 0:
                 self._forget()
-                become_child(job, fds, self.child, None)
+                become_child(job, fds, self.child)
             return pid
-        report_read, report_write = os.pipe()
-        # The child may ask for SIGKILL at its parent's death only once the middle process
-        # is reaped (reparenting sends that signal): this gate opens then.
-        gate_read, gate_write = os.pipe()
-        middle = os.fork()
-        if middle == 0:
-            try:
-                self._forget()
-                os.close(report_read)
-                os.close(gate_write)
-                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-                _check(_libc.unshare(CHILD_NAMESPACES), "unshare")
-                pid = os.fork()
-                if pid == 0:
-                    os.close(report_write)
-                    become_child(job, fds, self.child, gate_read)
-                os.write(report_write, str(pid).encode())
-            except BaseException as exc:  # noqa: B036 - told to the zygote, then gone
-                os.write(report_write, f"!{exc}".encode())
-            os._exit(0)
-        os.close(report_write)
-        os.close(gate_read)
+        _check(_libc.unshare(CLONE_NEWPID), "unshare")
+        pid = 0
         try:
-            report = os.read(report_read, 512).decode()
-            os.close(report_read)
-            os.waitpid(middle, 0)
+            pid = os.fork()
+            if pid == 0:
+                self._forget()
+                become_child(job, fds, self.child)  # never returns
         finally:
-            os.close(gate_write)
-        if not report or report.startswith("!"):
-            raise OSError(f"the child's namespaces could not be made ({report[1:]})")
-        return int(report)
+            if _libc.setns(self.pid_namespace, CLONE_NEWPID) != 0:
+                if pid > 0:  # no child of a zygote that cannot make the next one right
+                    os.kill(pid, signal.SIGKILL)
+                _check(-1, "setns")
+        return pid
 
     def _forget(self) -> None:
         """In a forked process: drop the zygote's sockets and signal plumbing."""
