@@ -442,9 +442,9 @@ def bench_batch(table: Table, work: Path, args: argparse.Namespace) -> None:
     jobs = args.jobs if args.jobs > 0 else (os.cpu_count() or 1)
     for attempt, name in enumerate(("new class", "regrade")):
         out = work / f"class-out-{attempt}"
-        command = grade_command(folder, out, args.grading_python, args.direct)
-        command += ["--jobs", str(args.jobs)] if args.direct else [f"JOBS={args.jobs}"]
-        measured = run_measured(command, kit_env(), work / "batch.log")
+        measured = run_measured(
+            batch_command(folder, out, args), kit_env(), work / "batch.log"
+        )
         rows = (
             len(gradebook_scores(out / "gradebook.csv"))
             if measured.returncode == 0
@@ -464,6 +464,14 @@ def bench_batch(table: Table, work: Path, args: argparse.Namespace) -> None:
     bench_batch_memory(table, work, args)
 
 
+def batch_command(folder: Path, out: Path, args: argparse.Namespace) -> list[str]:
+    """``make grade`` over a class with the bench's ``JOBS`` (or the engine's command)."""
+    command = grade_command(folder, out, args.grading_python, args.direct)
+    return command + (
+        ["--jobs", str(args.jobs)] if args.direct else [f"JOBS={args.jobs}"]
+    )
+
+
 def new_salt() -> str:
     """A stamp that makes every text of a generated class new to mypy and black."""
     return f"bench {time.time_ns():x}"
@@ -476,10 +484,7 @@ def bench_batch_memory(table: Table, work: Path, args: argparse.Namespace) -> No
     write_population(
         folder, args.count, seed=args.seed, hangs=args.hangs, salt=new_salt()
     )
-    command = grade_command(
-        folder, work / "class-memory-out", args.grading_python, args.direct
-    )
-    command += ["--jobs", str(args.jobs)] if args.direct else [f"JOBS={args.jobs}"]
+    command = batch_command(folder, work / "class-memory-out", args)
     measured = run_measured(command, kit_env(), work / "batch.log", sample=True)
     figure = (
         f"whole tree (make, grader, workers, mypy, black, children) "
