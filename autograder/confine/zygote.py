@@ -1,9 +1,10 @@
 """The pre-warmed process that forks one confined child per submission (the zygote).
 
 It imports numpy once, then serves the grader's processes over a Unix socket: for each
-``spawn`` request it forks, and the forked process confines itself (fresh namespaces,
-private root, throwaway uid, rlimits, no capabilities, closed descriptors) before it reads a
-single byte of the student's file, then runs ``child.py`` as a freshly started child would.
+``spawn`` request it forks (in jail mode into a PID namespace made for that one child), and
+the forked process confines itself (its other fresh namespaces, private root, throwaway
+uid, rlimits, no capabilities, closed descriptors) before it reads a single byte of the
+student's file, then runs ``child.py`` as a freshly started child would.
 The zygote itself never reads a student byte: the file reaches the child as a descriptor
 (a sealed memfd in jail mode) or in the private folder the grader made (uid mode).
 
