@@ -16,6 +16,7 @@ import sys
 import tempfile
 import textwrap
 import time
+import types
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -31,11 +32,13 @@ from autograder.confine.mode import Confinement
 from autograder.confine.probe import detect_confinement
 from autograder.confine.process import ConfinedProcess
 from autograder.confine.remote import StudentModule
+from autograder.confine.zygote import CHILD_FAILED, Zygote
 from autograder.contract.outcomes import Failed, Returned
 from tests.conftest import mode_in_new_process, needs_uid_mode
 
 LIMITS = replace(Limits().scaled(3.0), memory_bytes=768 << 20)
 IS_ROOT = os.geteuid() == 0
+WENT_ON = 96  # a test's forked copy that went on where it should have ended
 UID_MODE = Confinement(True, (), "uid")
 X = np.arange(24, dtype=np.float64).reshape(2, 3, 4) / 10
 W = np.eye(4)
@@ -388,6 +391,42 @@ def test_a_zygote_child_that_dies_before_reading_the_file_costs_the_student_noth
     assert _correct(outcome)
     module.close()
     assert "a child failed to start" in capfd.readouterr().err
+
+
+@pytest.mark.parametrize("job_mode", ["uid", "jail"])
+def test_a_forked_copy_that_fails_before_confining_itself_ends_there(
+    job_mode: str,
+) -> None:
+    """A zygote's forked copy that fails before ``become_child`` has taken over (here:
+    dropping the zygote's own descriptors) exits as a failed child, and never goes on
+    with the zygote's code in the copy."""
+    if job_mode == "jail" and detect_confinement().mode != "jail":
+        pytest.fail(f"no jail on this machine: {detect_confinement().note}")
+
+    def failing_forget() -> None:
+        raise OSError("a descriptor of the zygote's was already closed")
+
+    zygote = object.__new__(Zygote)  # only what _fork uses: no socket, no server loop
+    zygote.child = types.ModuleType("child")
+    zygote.pid_namespace = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+    vars(zygote)["_forget"] = failing_forget
+    parent = os.getpid()
+    try:
+        pid = zygote._fork({"mode": job_mode}, [])
+    except BaseException:
+        if os.getpid() != parent:
+            os._exit(WENT_ON)  # the copy came out of _fork with the zygote's exception
+        raise
+    finally:
+        if os.getpid() == parent:
+            os.close(zygote.pid_namespace)
+    if os.getpid() != parent:
+        os._exit(WENT_ON)  # the copy came back from _fork as if it were the zygote
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == CHILD_FAILED
+    assert os.readlink("/proc/self/ns/pid_for_children") == os.readlink(
+        "/proc/self/ns/pid"
+    ), "the zygote did not take its own PID namespace back"
 
 
 @needs_uid_mode  # nobody must be able to run this interpreter and venv

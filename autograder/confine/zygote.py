@@ -41,7 +41,7 @@ import signal
 import socket
 import sys
 import types
-from typing import Any
+from typing import Any, NoReturn
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUTS = 0x04000000
@@ -421,22 +421,29 @@ class Zygote:
         if job["mode"] != "jail":
             pid = os.fork()
             if pid == 0:
-                self._forget()
-                become_child(job, fds, self.child)
+                self._become_child(job, fds)
             return pid
         _check(_libc.unshare(CLONE_NEWPID), "unshare")
         pid = 0
         try:
             pid = os.fork()
             if pid == 0:
-                self._forget()
-                become_child(job, fds, self.child)  # never returns
+                self._become_child(job, fds)
         finally:
             if _libc.setns(self.pid_namespace, CLONE_NEWPID) != 0:
                 if pid > 0:  # no child of a zygote that cannot make the next one right
                     os.kill(pid, signal.SIGKILL)
                 _check(-1, "setns")
         return pid
+
+    def _become_child(self, job: dict[str, Any], fds: list[int]) -> NoReturn:
+        """In the forked process: become the child, and end whatever fails on the way, so
+        the zygote's own code never goes on in a copy of it."""
+        try:
+            self._forget()
+            become_child(job, fds, self.child)
+        finally:
+            os._exit(CHILD_FAILED)
 
     def _forget(self) -> None:
         """In a forked process: drop the zygote's sockets and signal plumbing."""
