@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder.deliver.package import GRADESCOPE_DIR
+from bench.machine import CpuTimes, machine_row, speed_marker, steal_share
 from bench.population import VARIANTS, write_population
 
 KIT_ROOT = Path(__file__).resolve().parent.parent
@@ -606,6 +607,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args(argv)
     load_before = os.getloadavg()
+    cpu_before = CpuTimes.now()
+    marker_before = speed_marker(args.grading_python)
     table = Table()
     work = Path(tempfile.mkdtemp(prefix="mhsa-bench-"))
     print(f"make bench: working in {work}", file=sys.stderr)
@@ -627,6 +630,12 @@ def main(argv: list[str] | None = None) -> int:
             bench_otter(table, work, args, make_times)
         bench_batch(table, work, args)
         bench_reference(table, args.size)
+        marker_after = speed_marker(args.grading_python)
+        table.add(
+            *machine_row(
+                (marker_before, marker_after), steal_share(cpu_before, CpuTimes.now())
+            )
+        )
     finally:
         print()
         print(table.markdown())

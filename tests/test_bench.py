@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from bench import run as bench_run
+from bench.machine import CpuTimes, speed_marker, steal_share
 from bench.population import VARIANTS, write_population
 from bench.run import Table
 
@@ -103,6 +104,12 @@ def test_bench_prints_every_row_and_grades_what_it_times(bench_output: str) -> N
     torch_row = row(rows, "PyTorch")
     assert "ratio reference / PyTorch" in torch_row or "ratio skipped" in torch_row
     assert "Machine: " in bench_output and "load average" in bench_output
+    machine = re.fullmatch(
+        r"(\d+) ms before the first figure, (\d+) ms after the last; "
+        r"\d+\.\d% stolen",
+        row(rows, "the machine: speed marker"),
+    )
+    assert machine is not None and int(machine.group(1)) > 0, rows
 
 
 def test_a_timed_run_has_no_memory_sampler_beside_it(
@@ -115,6 +122,24 @@ def test_a_timed_run_has_no_memory_sampler_beside_it(
     )
     measured = bench_run.run_measured(["true"], dict(os.environ), tmp_path / "log")
     assert measured.returncode == 0 and started == []
+
+
+def test_the_speed_marker_times_its_work_in_the_interpreter_it_is_given(
+    tmp_path: Path,
+) -> None:
+    marker = speed_marker(Path(sys.executable))
+    assert marker is not None and 1 < marker < 60_000
+    assert speed_marker(tmp_path / "no-python") is None
+
+
+def test_the_steal_share_is_the_stolen_part_of_the_ticks_between_two_readings() -> None:
+    # /proc/stat's first line: user nice system idle iowait irq softirq steal guest ...
+    before = CpuTimes.parse("cpu  100 0 50 800 10 0 5 35 7 0")
+    after = CpuTimes.parse("cpu  160 0 60 900 10 0 5 45 9 0")
+    assert (before.total, before.steal) == (1000, 35)
+    assert steal_share(before, after) == 10 / 180  # guest time is inside user already
+    assert steal_share(after, before) is None and steal_share(None, after) is None
+    assert CpuTimes.now() is not None  # Linux: the bench reads it on this machine
 
 
 def test_generated_class_mixes_correct_mistaken_and_broken(tmp_path: Path) -> None:
