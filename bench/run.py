@@ -12,7 +12,9 @@ PyTorch's. It reports figures and never fails on them; the targets column says w
 kit aims for.
 
 Everything it writes goes to a temporary folder (``--keep`` keeps it). The machine's load
-average before and after is printed too: figures taken on a busy machine are noisy.
+average before and after is printed too, and the table's last row reads the machine's own
+speed before and after (``bench/machine.py``): figures taken on a busy or slowed machine are
+noisy.
 """
 
 from __future__ import annotations
