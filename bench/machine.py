@@ -6,9 +6,10 @@ table means little without a reading of the machine beside it. Three readings:
 
 - the **speed marker**: a fixed piece of work like the grader's own per-call work (small
   numpy arrays, JSON frames, Python bytecode) timed as CPU time in a fresh grading
-  interpreter, the median of five, before the first figure and after the last. Only
-  the machine changes it (lower is quicker), though even an idle machine's single
-  readings spread by a fifth or more from one second to the next;
+  interpreter, the median of five, before the first figure and after the last. With
+  the same interpreter and numpy only the machine changes it (lower is quicker), though
+  even an idle machine's single readings spread by a fifth or more from one second to
+  the next;
 - the **steal share**: of the CPU time the machine accounted during the bench, the part
   its hypervisor ran other guests in (``/proc/stat``'s steal column);
 - the load average before and after (other jobs on this machine; ``run.machine_line``).
