@@ -18,6 +18,7 @@ import threading
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -37,6 +38,7 @@ from autograder.contract.functions import Argument, FloatArray
 from autograder.contract.outcomes import Failed, Raised, Returned
 from autograder.contract.words import OWN_CLASS, describe_raised
 from autograder.intake.submission import Submission
+from autograder.judge.api import exception_facts
 from autograder.judge.case import Case
 from autograder.pipeline.batch import grade_folder
 from autograder.pipeline.grading import grade
@@ -408,3 +410,87 @@ def scaled_dot_product_attention(Q, K, V, scale):
     assert isinstance(first, Returned) and first.metas[0].withheld
     assert first.metas[0].dtype == "int64" and first.values == (None,)
     assert isinstance(second, Returned) and second.values[0] is not None
+
+
+# --- what the child says about a call: arguments changed, where an exception came from ---
+
+
+@pytest.mark.parametrize(
+    ("body", "modified"),
+    [
+        ("pass", ()),
+        ("Q[...] = Q.copy()", ()),  # written over with the same values
+        ("Q[0, 0, 0] = -0.0", ()),  # other bytes, an equal value (0.0 == -0.0)
+        ("K *= 2", (1,)),
+        ("V[0, 0, 0] = np.nan", (2,)),
+        ("Q.shape = (Q.size,)", (0,)),  # the same bytes, another shape
+        ("Q.dtype = np.int64", (0,)),  # the same bytes, another dtype
+    ],
+)
+def test_an_argument_counts_as_modified_when_its_values_shape_or_dtype_changed(
+    body: str, modified: tuple[int, ...]
+) -> None:
+    module = _module(f"""
+import numpy as np
+def scaled_dot_product_attention(Q, K, V, scale):
+    out = np.ones(Q.shape[:-1] + V.shape[-1:])
+    {body}
+    return out
+""")
+    try:
+        outcome = module.call(
+            "scaled_dot_product_attention",
+            [X.copy(), X.copy(), X.copy(), 0.5],
+            X.nbytes,
+        )
+    finally:
+        module.close()
+    assert isinstance(outcome, Returned) and outcome.modified == modified
+
+
+RAISERS = {
+    "a raise statement": ("raise ValueError('heads')", True),
+    "an assert": ("assert Q.shape[-1] < 0, 'heads'", True),
+    "a raise from another": (
+        "try:\n        1 / 0\n    except ZeroDivisionError as e:\n"
+        "        raise ValueError('heads') from e",
+        True,
+    ),
+    "a raise far into a long function": (
+        "x = 0\n"
+        + "".join(f"    x = x + {k}\n" for k in range(300))
+        + "    raise ValueError(x)",
+        True,
+    ),
+    "numpy's reshape": ("Q.reshape(7, 7)", False),
+    "an operation": ("1 // 0", False),
+    "a bare re-raise": (
+        "try:\n        1 / 0\n    except ZeroDivisionError:\n        raise",
+        False,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(RAISERS))
+def test_raised_here_means_a_raise_in_the_file_and_the_self_check_agrees(
+    case: str, tmp_path: Path
+) -> None:
+    body, expected = RAISERS[case]
+    source = f"""
+import numpy as np
+def scaled_dot_product_attention(Q, K, V, scale):
+    {body}
+"""
+    module = _module(source)
+    try:
+        outcome = module.call("scaled_dot_product_attention", [X, X, X, 0.5], X.nbytes)
+    finally:
+        module.close()
+    assert isinstance(outcome, Raised) and outcome.raised_here is expected
+    path = tmp_path / "mhsa.py"
+    path.write_text(source)
+    namespace: dict[str, Any] = {}
+    exec(compile(source, str(path), "exec"), namespace)  # noqa: S102 - our own text
+    with pytest.raises(BaseException) as caught:
+        namespace["scaled_dot_product_attention"](X, X, X, 0.5)
+    assert exception_facts(caught.value, str(path)).raised_here is expected

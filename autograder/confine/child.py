@@ -39,6 +39,8 @@ SENDABLE_DTYPES = ("float64", "float32")
 MAX_SEND_BYTES = 64 << 20
 REQUEST_FD = 0
 PR_SET_PDEATHSIG = 1
+# The byte of a ``raise`` statement's instruction (read at the offset a traceback names).
+RAISE_OPCODE = bytes([dis.opmap["RAISE_VARARGS"]])
 
 
 def read_exact(fd: int, size: int) -> bytes:
@@ -87,9 +89,8 @@ def describe(exc: BaseException, student_file: str) -> dict[str, Any]:
             code = tb.tb_frame.f_code
             if code.co_filename == student_file:
                 line, function = tb.tb_lineno, code.co_name
-                raised_here = tb.tb_next is None and any(
-                    op.offset == tb.tb_lasti and op.opname == "RAISE_VARARGS"
-                    for op in dis.get_instructions(code)
+                raised_here = tb.tb_next is None and (
+                    code.co_code[tb.tb_lasti : tb.tb_lasti + 1] == RAISE_OPCODE
                 )
             tb = tb.tb_next
     except BaseException:  # noqa: B036 - a corrupted traceback: no place
@@ -139,6 +140,30 @@ def main() -> None:
     ascontiguous = np.ascontiguousarray
     ndarray_view = np.ndarray.view
 
+    # numpy computes a dtype's name in Python, on every call: each dtype met is
+    # described once (its name, and the native-order dtype it is sent in, if sendable).
+    descriptions: dict[Any, tuple[str, Any]] = {}
+
+    def described(dtype: Any) -> tuple[str, Any]:
+        known = descriptions.get(dtype)
+        if known is None:
+            name = safe_text(dtype.name, 40)
+            native = dtype.newbyteorder("=") if name in SENDABLE_DTYPES else None
+            known = descriptions[dtype] = (name, native)
+        return known
+
+    def unchanged(old: Any, new: Any) -> bool:
+        """Whether an argument still holds what the grader sent: the same bytes as the
+        same dtype and shape (the usual case, and cheap), else equal values."""
+        if (
+            type(new) is np.ndarray
+            and new.dtype == old.dtype
+            and new.shape == old.shape
+            and new.tobytes() == old.tobytes()
+        ):
+            return True
+        return bool(array_equal(old, new, equal_nan=True))
+
     def encode_output(
         value: object, max_bytes: int
     ) -> tuple[dict[str, Any], list[bytes]]:
@@ -159,20 +184,19 @@ def main() -> None:
             # A subclass may lie through properties: describe the plain ndarray it wraps.
             real: Any = item
             array = ndarray_view(real, np.ndarray)
+            name, native = described(array.dtype)
             meta: dict[str, Any] = {
-                "dtype": safe_text(array.dtype.name, 40),
+                "dtype": name,
                 "shape": [int(d) for d in array.shape],
             }
             sent = sum(len(p) for p in payloads)
-            if array.dtype.name not in SENDABLE_DTYPES:
+            if native is None:
                 meta["withheld"] = True
             elif sent + array.nbytes > max_bytes:
                 meta["too_large"] = (
                     True  # the grader would refuse it: send the shape only
                 )
-            else:
-                native = array.dtype.newbyteorder("=")
-                meta["dtype"] = str(native)
+            else:  # sent in native byte order, under the same name (names carry none)
                 payloads.append(ascontiguous(array, dtype=native).tobytes())
             metas.append(meta)
         return {
@@ -250,8 +274,7 @@ def main() -> None:
             modified = [
                 index
                 for index, (old, new) in enumerate(zip(before, args))
-                if isinstance(old, np.ndarray)
-                and not array_equal(old, new, equal_nan=True)  # type: ignore[arg-type]
+                if isinstance(old, np.ndarray) and not unchanged(old, new)
             ]
             limit = header.get("max_bytes", MAX_SEND_BYTES)
             reply, payloads = encode_output(result, min(int(limit), MAX_SEND_BYTES))

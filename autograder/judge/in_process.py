@@ -13,7 +13,6 @@ import io
 import signal
 import sys
 import threading
-import traceback
 import types
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -29,6 +28,9 @@ from .localise import localise
 from .references import NoReference, Reference
 from .review import review
 from .verdict import Verdict, verdict
+
+# A ``raise`` statement's instruction, as the child recognises it (``confine/child.py``).
+RAISE_OPCODE = bytes([dis.opmap["RAISE_VARARGS"]])
 
 
 class CallTimeout(BaseException):
@@ -58,26 +60,32 @@ def time_limit(seconds: float) -> Iterator[None]:
 
 
 def _raise_statement(code_object: types.CodeType, offset: int) -> bool:
-    """Whether the instruction at ``offset`` is a ``raise``."""
-    instructions = dis.get_instructions(code_object)
-    return any(i.offset == offset and i.opname == "RAISE_VARARGS" for i in instructions)
+    """Whether the instruction at ``offset`` is a ``raise`` (the child's own test)."""
+    return code_object.co_code[offset : offset + 1] == RAISE_OPCODE
 
 
 def exception_facts(exc: BaseException, student_file: str) -> Raised:
     """``Raised`` for an exception caught in this process, as the grader's child reports
     it: the innermost place in ``student_file`` it passed, and whether a ``raise`` there
-    raised it."""
-    frames = list(traceback.walk_tb(exc.__traceback__))
+    raised it: the instruction its traceback names there, not the frame's last one (a
+    bare ``raise`` re-raising what an operation raised is not a check of its own)."""
+    entries: list[types.TracebackType] = []
+    entry = exc.__traceback__
+    while entry is not None:
+        entries.append(entry)
+        entry = entry.tb_next
     mine = [
-        (index, frame, line)
-        for index, (frame, line) in enumerate(frames)
-        if frame.f_code.co_filename == student_file
+        (index, entry)
+        for index, entry in enumerate(entries)
+        if entry.tb_frame.f_code.co_filename == student_file
     ]
-    index, frame, line = mine[-1] if mine else (-1, None, None)
+    index, last = mine[-1] if mine else (-1, None)
+    frame = last.tb_frame if last is not None else None
+    line = last.tb_lineno if last is not None else None
     raised_here = (
-        frame is not None
-        and index == len(frames) - 1
-        and _raise_statement(frame.f_code, frame.f_lasti)
+        last is not None
+        and index == len(entries) - 1
+        and _raise_statement(last.tb_frame.f_code, last.tb_lasti)
     )
     if isinstance(exc, SyntaxError) and exc.filename == student_file:
         line = exc.lineno
