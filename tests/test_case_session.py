@@ -114,11 +114,11 @@ def test_a_grader_error_on_one_case_costs_that_case_alone(
     assert len(others) == len(CASES)  # every case has exactly one result
 
 
-def test_a_fixture_that_fails_fails_every_case_of_the_tests_using_it(
+def test_a_test_that_fails_outside_its_cases_fails_every_case_it_did_not_record(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     def broken(self: GradingPlugin) -> StudentModule:
-        raise RuntimeError("a bug in the grader's fixture")
+        raise RuntimeError("a bug in the grader's plugin")
 
     monkeypatch.setattr(GradingPlugin, "module", property(broken))
     result = graded(REFERENCE, list(CASES))
@@ -127,7 +127,7 @@ def test_a_fixture_that_fails_fails_every_case_of_the_tests_using_it(
     assert len(ran) == len(CASES)
     assert {r.message for r in ran} == {INTERNAL_ERROR}
     # Staff are told once per test that failed, not once per case.
-    told = [e for e in result.internal_errors if "a bug in the grader's fixture" in e]
+    told = [e for e in result.internal_errors if "a bug in the grader's plugin" in e]
     assert len(told) == len({case.item for case in CASES})
     typing = next(i for i in result.items if i.id == "typing")
     assert typing.results and typing.results[0].message != INTERNAL_ERROR

@@ -2,15 +2,20 @@
 
 Graded cases are plain pytest tests in ``autograder/cases``, one per rubric item. A
 ``@pytest.mark.item(...)`` marker names the item; this plugin lends each such test
-(through ``cases/conftest.py``) that item's fixture cases, the submission and its static
-report, and records every case's outcome with a message that is safe to show the student.
-A test runs its cases in turn, each inside ``GradedCases.recording``; a test without cases
-(the static checks) is one outcome, recorded from its report.
+(through ``running()``) that item's fixture cases, the submission and its static report,
+and records every case's outcome with a message that is safe to show the student. A test
+runs its cases in turn, each inside ``GradedCases.recording``; a test without cases (the
+static checks) is one outcome, recorded from its report.
+
+The tests take no pytest fixtures: resolving three fixtures for each of a submission's ten
+tests (and ending the session-scoped ones after its last) was about a tenth of the
+grader's CPU per submission.
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -125,8 +130,16 @@ class GradedCases:
         )
 
 
-GRADING = pytest.StashKey["GradingPlugin"]()
-"""Where the running session finds its plugin (``autograder/cases/conftest.py`` reads it)."""
+# The plugin grading on this thread: each session runs its tests on a thread of its own.
+_RUNNING = threading.local()
+
+
+def running() -> GradingPlugin:
+    """The plugin of the session grading on this thread: a graded test's way to its
+    cases, the submission and its static report."""
+    plugin: GradingPlugin | None = getattr(_RUNNING, "plugin", None)
+    assert plugin is not None, "no submission is being graded on this thread"
+    return plugin
 
 
 Submission = tuple[StudentModule, StaticReport]
@@ -149,6 +162,7 @@ class GradingPlugin:
         self._submissions, self._on_graded = submissions, on_graded
         self._module: StudentModule | None = None
         self._static: StaticReport | None = None
+        self._cases_of_test: GradedCases | None = None
         self.results: list[CaseResult] = []
         self.internal_errors: list[str] = []
 
@@ -156,11 +170,16 @@ class GradingPlugin:
         config.addinivalue_line(
             "markers", "item(id): the rubric item a graded test scores"
         )
-        config.stash[GRADING] = self
 
     def cases_of(self, item: str) -> GradedCases:
         """The fixture cases of rubric item ``item``, for its graded test."""
         return GradedCases([case for case in self._cases if case.item == item], self)
+
+    @property
+    def cases(self) -> GradedCases:
+        """The fixture cases of the running test's rubric item."""
+        assert self._cases_of_test is not None, "no graded test is running"
+        return self._cases_of_test
 
     @property
     def module(self) -> StudentModule:
@@ -184,14 +203,22 @@ class GradingPlugin:
         if session.testsfailed or not session.items:
             raise session.Interrupted("the graded cases could not be collected")
         items = session.items
-        for module, static in self._submissions:
-            self._module, self._static = module, static
-            self.results, self.internal_errors = [], []
-            for index, item in enumerate(items):
-                following = items[index + 1] if index + 1 < len(items) else None
-                item.config.hook.pytest_runtest_protocol(item=item, nextitem=following)
-            self._on_graded((self.results, self.internal_errors))
-        self._module = self._static = None
+        cases = [self.cases_of(rubric_item(item)) for item in items]
+        _RUNNING.plugin = self
+        try:
+            for module, static in self._submissions:
+                self._module, self._static = module, static
+                self.results, self.internal_errors = [], []
+                for index, item in enumerate(items):
+                    following = items[index + 1] if index + 1 < len(items) else None
+                    self._cases_of_test = cases[index]
+                    item.config.hook.pytest_runtest_protocol(
+                        item=item, nextitem=following
+                    )
+                self._on_graded((self.results, self.internal_errors))
+        finally:
+            _RUNNING.plugin = None
+            self._module = self._static = self._cases_of_test = None
         return True
 
     @pytest.hookimpl(hookwrapper=True)
@@ -205,7 +232,8 @@ class GradingPlugin:
         if marker is None:
             return
         error = call.excinfo.value if call.excinfo else None
-        if "cases" not in getattr(item, "fixturenames", ()):
+        cases = self._cases_of_test.cases if self._cases_of_test is not None else []
+        if not cases:
             # A test without cases (typing, formatting) is one outcome.
             self.results.append(
                 CaseResult(
@@ -218,10 +246,16 @@ class GradingPlugin:
             return
         if error is None:
             return  # its cases recorded their own outcomes
-        # It failed outside its cases (a fixture, the test itself, a teardown): staff are
+        # It failed outside its cases (the test itself, its setup or teardown): staff are
         # told once, and every case it did not record gets that failure.
         verdict = verdict_of(error, self.internal_errors)
         done = {result.case_id for result in self.results}
-        for case in self.cases_of(str(marker.args[0])):
+        for case in cases:
             if case.id not in done:
                 self.results.append(case_result(case, verdict))
+
+
+def rubric_item(item: pytest.Item) -> str:
+    """The rubric item a graded test scores (its ``item`` marker); "" for none."""
+    marker = item.get_closest_marker("item")
+    return "" if marker is None else str(marker.args[0])

@@ -6,8 +6,8 @@ cost about a third of the grader's CPU per submission when every submission had 
 ``pytest.main`` of its own. A ``CaseSession`` runs ``pytest.main`` once, in a thread of its
 own, whose loop (``GradingPlugin.pytest_runtestloop``) waits for the next submission, runs
 every graded test for it as pytest's own loop would, and hands the results back. Each
-submission still has its own confined child (``StudentModule``) and its own fixtures: the
-last test's teardown ends them all, session-scoped ones included.
+submission still has its own confined child (``StudentModule``), static report and result
+lists: the plugin replaces them all before the next submission's first test.
 
 A session that ends (pytest exits, a hook raises) fails the submission it was running with
 ``SessionEnded``, a fault of the grader's; the next submission starts a new one.

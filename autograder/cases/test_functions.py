@@ -1,8 +1,9 @@
 """Graded cases for the three functions: one test per rubric item, running each of the
 item's fixture cases in turn.
 
-The plugin lends ``cases`` (the item's cases, each run inside ``cases.recording``, which
-records its outcome), and ``student``, the submission running in its confined child.
+``running()`` (the plugin of this session) lends each test its item's ``cases`` (each run
+inside ``cases.recording``, which records its outcome), the submission running in its
+confined child (``module``) and its ``static`` report.
 """
 
 from __future__ import annotations
@@ -10,15 +11,14 @@ from __future__ import annotations
 import pytest
 
 from autograder.cases.compare import judge
-from autograder.cases.plugin import GradedCases, require
-from autograder.confine.remote import StudentModule
-from autograder.static.report import StaticReport
+from autograder.cases.plugin import require, running
 
 
-def check_each(
-    cases: GradedCases, student: StudentModule, static: StaticReport
-) -> None:
-    """Call the student's function on each case's inputs and judge what comes back."""
+def check_each() -> None:
+    """Call the student's function on each of the running test's cases and judge what
+    comes back."""
+    grading = running()
+    cases, student, static = grading.cases, grading.module, grading.static
     for case in cases:
         with cases.recording(case):
             outcome = student.call(case.function, list(case.args), case.expected_bytes)
@@ -26,56 +26,40 @@ def check_each(
 
 
 @pytest.mark.item("qkv.values")
-def test_qkv_values(
-    cases: GradedCases, student: StudentModule, static: StaticReport
-) -> None:
-    check_each(cases, student, static)
+def test_qkv_values() -> None:
+    check_each()
 
 
 @pytest.mark.item("qkv.shapes")
-def test_qkv_shapes(
-    cases: GradedCases, student: StudentModule, static: StaticReport
-) -> None:
-    check_each(cases, student, static)
+def test_qkv_shapes() -> None:
+    check_each()
 
 
 @pytest.mark.item("sdpa.values")
-def test_sdpa_values(
-    cases: GradedCases, student: StudentModule, static: StaticReport
-) -> None:
-    check_each(cases, student, static)
+def test_sdpa_values() -> None:
+    check_each()
 
 
 @pytest.mark.item("sdpa.stability")
-def test_sdpa_stability(
-    cases: GradedCases, student: StudentModule, static: StaticReport
-) -> None:
-    check_each(cases, student, static)
+def test_sdpa_stability() -> None:
+    check_each()
 
 
 @pytest.mark.item("sdpa.shapes")
-def test_sdpa_shapes(
-    cases: GradedCases, student: StudentModule, static: StaticReport
-) -> None:
-    check_each(cases, student, static)
+def test_sdpa_shapes() -> None:
+    check_each()
 
 
 @pytest.mark.item("mha.values")
-def test_mha_values(
-    cases: GradedCases, student: StudentModule, static: StaticReport
-) -> None:
-    check_each(cases, student, static)
+def test_mha_values() -> None:
+    check_each()
 
 
 @pytest.mark.item("mha.shapes")
-def test_mha_shapes(
-    cases: GradedCases, student: StudentModule, static: StaticReport
-) -> None:
-    check_each(cases, student, static)
+def test_mha_shapes() -> None:
+    check_each()
 
 
 @pytest.mark.item("mha.bad_heads")
-def test_mha_bad_heads(
-    cases: GradedCases, student: StudentModule, static: StaticReport
-) -> None:
-    check_each(cases, student, static)
+def test_mha_bad_heads() -> None:
+    check_each()
