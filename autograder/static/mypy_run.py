@@ -120,8 +120,10 @@ class _Round:
             return next((m for m in self.scheduled if m not in self.written), None)
         return self.parsing
 
-    def hear(self, stream: str, line: str) -> None:
-        now = self.clock()
+    def hear(self, stream: str, line: str, now: float | None = None) -> None:
+        """Take one line of mypy's output, read at ``now`` on ``clock`` (read here if
+        not given: the watch reads it once for all the lines of one read)."""
+        now = self.clock() if now is None else now
         self.heard = now
         self.heard_wall = time.monotonic()
         if stream == "stdout":
@@ -349,6 +351,7 @@ class MypyRun:
                 selector.register(fd, selectors.EVENT_READ)
             started = heard.clock()
             while selector.get_map():
+                came: list[tuple[str, bytes]] = []
                 for key, _ in selector.select(timeout=0.2):
                     fd = key.fd
                     chunk = os.read(fd, 1 << 16)
@@ -356,9 +359,10 @@ class MypyRun:
                         selector.unregister(fd)
                         chunk = b"\n"  # the last line, if it lacked its newline
                     *lines, partial[fd] = (partial[fd] + chunk).split(b"\n")
-                    for line in lines:
-                        heard.hear(names[fd], line.decode("utf-8", "replace"))
-                now = heard.clock()
+                    came.extend((names[fd], line) for line in lines)
+                now = heard.clock()  # one /proc read per wake, not one per line
+                for stream, line in came:
+                    heard.hear(stream, line.decode("utf-8", "replace"), now)
                 limit = self.limits.mypy_seconds
                 working = heard.current() is not None
                 warming = now - started < TOOL_START_SECONDS and not working
