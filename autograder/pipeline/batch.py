@@ -184,6 +184,7 @@ def grade_by_workers(
     with ProcessPoolExecutor(jobs, mp_context=get_context("fork")) as pool:
         pool.submit(int).result()  # every worker forked now, before any thread starts
         checks = StaticChecks([good, *submissions], limits, parsed_reports)
+        charts: threading.Thread | None = None
         for key in checks.settled():
             if faults:
                 continue  # the run is broken: start nothing more
@@ -194,11 +195,15 @@ def grade_by_workers(
             if key != good.id:
                 futures[key].add_done_callback(lambda _: progress())
             collect(block=False)
+            if charts is None and checks.formatted.is_set() and not faults:
+                # black's worker has ended and its memory is free: the class charts'
+                # import runs while mypy and the workers finish the class (mypy, the
+                # slower of the two tools, sets a new class's pace) instead of after.
+                charts = load_in_background()
         checks.finish()
         if not faults:
-            # mypy and black have ended, their memory is free: the class charts' import
-            # runs while the workers grade the last files instead of after them.
-            load_in_background()
+            if charts is None:
+                load_in_background()
             collect(block=True)
         if faults:
             pool.shutdown(wait=True, cancel_futures=True)

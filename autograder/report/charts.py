@@ -2,8 +2,8 @@
 drawn with matplotlib's Agg canvas (imported only here, so grading start-up stays lean).
 
 Importing matplotlib costs about half a second of CPU. A batch starts that import in a
-thread (``load_in_background``) once its static tools have ended, so the charts drawn
-after the last student's grade do not wait for it.
+thread (``load_in_background``) once black's worker has ended (at once in a regrade, which
+runs neither tool), so the charts drawn after the last student's grade do not wait for it.
 """
 
 from __future__ import annotations

@@ -79,6 +79,7 @@ class StaticChecks:
             return BlackRun(limits, black_answers(BLACK_CACHE))
 
         self._black_run = black_run
+        self.formatted = threading.Event()  # black's worker has ended, its memory free
         self._black = threading.Thread(
             target=self._format, args=(checked,), daemon=True
         )
@@ -96,6 +97,7 @@ class StaticChecks:
         finally:  # an unexpected failure leaves the rest "formatting not checked"
             for key in keys[done:]:
                 self._events.put((BLACK, key))
+            self.formatted.set()
 
     def settled(self) -> Iterator[str]:
         """Each submission id once, as soon as its report is complete."""
