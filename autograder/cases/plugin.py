@@ -228,8 +228,8 @@ class GradingPlugin:
         yield
         if call.when != "call" and call.excinfo is None:
             return
-        marker = item.get_closest_marker("item")
-        if marker is None:
+        item_id = rubric_item(item)
+        if not item_id:
             return
         error = call.excinfo.value if call.excinfo else None
         cases = self._cases_of_test.cases if self._cases_of_test is not None else []
@@ -238,7 +238,7 @@ class GradingPlugin:
             self.results.append(
                 CaseResult(
                     case_id=item.name,
-                    item=str(marker.args[0]),
+                    item=item_id,
                     visibility="public",
                     verdict=verdict_of(error, self.internal_errors),
                 )

@@ -120,10 +120,9 @@ class _Round:
             return next((m for m in self.scheduled if m not in self.written), None)
         return self.parsing
 
-    def hear(self, stream: str, line: str, now: float | None = None) -> None:
-        """Take one line of mypy's output, read at ``now`` on ``clock`` (read here if
-        not given: the watch reads it once for all the lines of one read)."""
-        now = self.clock() if now is None else now
+    def hear(self, stream: str, line: str, now: float) -> None:
+        """Take one line of mypy's output, read at ``now`` on ``clock`` (the watch reads
+        the clock once for all the lines of one wake)."""
         self.heard = now
         self.heard_wall = time.monotonic()
         if stream == "stdout":
