@@ -374,9 +374,10 @@ def bench_single_gradescope(
 
 def bench_otter(
     table: Table, work: Path, args: argparse.Namespace, make_times: list[float]
-) -> None:
+) -> float | None:
     """``otter run -a dist/otter-autograder.zip`` on the same correct submission, measured
-    in this run, and the ratio of ``make grade``'s median to Otter's."""
+    in this run, and the ratio of ``make grade``'s median to Otter's; Otter's median
+    (None when otter-grader is not installed)."""
     label = "the same submission, `otter run -a dist/otter-autograder.zip`"
     python = str(args.grading_python)
     log = work / "otter.log"
@@ -401,7 +402,7 @@ def bench_otter(
     otter = Path(python).with_name("otter")
     if built.returncode != 0 or not otter.exists():
         table.add(label, f"not measured: otter-grader is not installed ({python})")
-        return
+        return None
     folder = work / "otter-run"
     folder.mkdir()
     submission = folder / "mhsa.py"
@@ -427,11 +428,18 @@ def bench_otter(
             f"{ratio:.2f}x",
             "<= 0.15x",
         )
+    return statistics.median(times)
 
 
-def bench_batch(table: Table, work: Path, args: argparse.Namespace) -> None:
+def bench_batch(
+    table: Table, work: Path, args: argparse.Namespace, otter_seconds: float | None
+) -> None:
     """A generated class graded as new (cold mypy cache for its files), then regraded,
     both timed with no observer; then the same mix, new again, with its memory sampled.
+
+    Each batch's wall time is also given as a multiple of ``otter_seconds`` (Otter grading
+    one submission in this run, when measured): Otter's code, none of the kit's, so the
+    multiple moves far less than the seconds when the machine's speed drifts.
     """
     folder = work / "class"
     kinds = write_population(
@@ -457,6 +465,11 @@ def bench_batch(table: Table, work: Path, args: argparse.Namespace) -> None:
             f"{measured.seconds:.1f} s, {args.count / measured.seconds:.1f} submissions/s, "
             f"{jobs} workers, {rows} gradebook rows; {measured.cpu_seconds:.1f} s of CPU "
             "over the whole tree (steadier than wall time on a shared machine)"
+            + (
+                f"; {measured.seconds / otter_seconds:.2f}x this run's `otter run`"
+                if otter_seconds
+                else ""
+            )
             if measured.returncode == 0
             else f"failed (exit {measured.returncode}); see {work / 'batch.log'}"
         )
@@ -628,9 +641,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         bench_single_gradescope(table, work, args, new_text=False)
         bench_single_gradescope(table, work, args, new_text=True)
-        if args.otter:
-            bench_otter(table, work, args, make_times)
-        bench_batch(table, work, args)
+        otter_seconds = (
+            bench_otter(table, work, args, make_times) if args.otter else None
+        )
+        bench_batch(table, work, args, otter_seconds)
         bench_reference(table, args.size)
         marker_after = speed_marker(args.grading_python)
         table.add(

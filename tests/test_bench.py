@@ -91,6 +91,19 @@ def test_bench_prints_every_row_and_grades_what_it_times(bench_output: str) -> N
     if "scored" in otter:
         ratio = row(rows, "one submission never graded before: `make grade` / `otter")
         assert ratio.endswith("x")
+    for batch in ("new class", "regrade"):
+        figure = row(rows, f"batch, {batch}: 6 generated submissions")
+        multiple = re.search(
+            r"^([\d.]+) s, .*; ([\d.]+)x this run's `otter run`$", figure
+        )
+        if "scored" in otter:  # the batch's wall time over Otter's median, same run
+            otter_median = float(otter.split(" s", 1)[0])
+            assert multiple is not None, figure
+            assert float(multiple.group(2)) == pytest.approx(
+                float(multiple.group(1)) / otter_median, abs=0.06
+            )
+        else:
+            assert multiple is None and "otter" not in figure, figure
     assert "6 gradebook rows" in row(rows, "batch, new class: 6 generated submissions")
     assert "s of CPU over the whole tree" in row(
         rows, "batch, new class: 6 generated submissions"
