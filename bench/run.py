@@ -438,8 +438,10 @@ def bench_batch(
     both timed with no observer; then the same mix, new again, with its memory sampled.
 
     Each batch's wall time is also given as a multiple of ``otter_seconds`` (Otter grading
-    one submission in this run, when measured): Otter's code, none of the kit's, so the
-    multiple moves far less than the seconds when the machine's speed drifts.
+    one submission in this run, when measured): work the batch does not share (Otter's own
+    machinery, and the export's mypy run on numpy's stubs with a cold cache) on the same
+    machine minutes apart, so the multiple moves far less than the seconds when the
+    machine's speed drifts.
     """
     folder = work / "class"
     kinds = write_population(
