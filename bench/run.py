@@ -417,18 +417,19 @@ def bench_otter(
         str(submission),
     ]
     times = median_runs(command, kit_env(), args.runs, log)
+    otter_median = statistics.median(times)
     results = json.loads((folder / "results.json").read_text())
     total = sum(test.get("score", 0) for test in results.get("tests", []))
     table.add(label, f"{spread(times)}, scored {total:g}/10")
     if make_times:
-        ratio = statistics.median(make_times) / statistics.median(times)
+        ratio = statistics.median(make_times) / otter_median
         table.add(
             "one submission never graded before: `make grade` / `otter run` "
             "(medians, same run)",
             f"{ratio:.2f}x",
             "<= 0.15x",
         )
-    return statistics.median(times)
+    return otter_median
 
 
 def bench_batch(
@@ -440,8 +441,8 @@ def bench_batch(
     Each batch's wall time is also given as a multiple of ``otter_seconds`` (Otter grading
     one submission in this run, when measured): work the batch does not share (Otter's own
     machinery, and the export's mypy run on numpy's stubs with a cold cache) on the same
-    machine minutes apart, so the multiple moves far less than the seconds when the
-    machine's speed drifts.
+    machine minutes apart, so the multiple moves less than the seconds when the machine's
+    speed drifts from one run to the next (not when it changes within a run).
     """
     folder = work / "class"
     kinds = write_population(
